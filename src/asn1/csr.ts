@@ -1,0 +1,101 @@
+/**
+ * PKCS#10 certification requests (RFC 2986). The private key stays on the token: buildCsr
+ * hands the DER CertificationRequestInfo to a signing callback and wraps what comes back,
+ * the recipe of PeculiarVentures/x509's Pkcs10CertificateRequestGenerator.
+ */
+import { AsnConvert } from "@peculiar/asn1-schema";
+import {
+  Attribute,
+  Extensions,
+  GeneralName,
+  Name,
+  SubjectPublicKeyInfo,
+} from "@peculiar/asn1-x509";
+import { Attributes, CertificationRequest, CertificationRequestInfo } from "@peculiar/asn1-csr";
+import { TspError } from "../errors.js";
+import {
+  signatureAlgorithmIdentifier,
+  signatureAlgorithmNameFromOid,
+  type SignatureScheme,
+  type Signer,
+} from "./algorithms.js";
+import { fromArrayBuffer, toArrayBuffer } from "./bytes.js";
+import { formatDn } from "./dn-format.js";
+import { subjectAltNameExtension } from "./extensions.js";
+import { decodePemOrDer } from "./pem.js";
+
+/** PKCS#9 extensionRequest (RFC 2985 5.4.2): where a CSR asks for extensions. */
+export const OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
+
+export type { Signer };
+
+export interface CsrParams {
+  subject: Name;
+  /** DER SubjectPublicKeyInfo of the token key. */
+  spki: Uint8Array;
+  sans?: GeneralName[];
+  scheme: SignatureScheme;
+  sign: Signer;
+}
+
+/** DER CertificationRequest, version 0, signed by `sign`. */
+export async function buildCsr(params: CsrParams): Promise<Uint8Array> {
+  const info = new CertificationRequestInfo({
+    version: 0,
+    subject: params.subject,
+    subjectPKInfo: AsnConvert.parse(params.spki, SubjectPublicKeyInfo),
+    attributes: csrAttributes(params.sans),
+  });
+  const infoDer = new Uint8Array(AsnConvert.serialize(info));
+  const signature = await params.sign(infoDer);
+  const csr = new CertificationRequest({
+    // Parsed back from the signed bytes so the request carries exactly what was signed.
+    certificationRequestInfo: AsnConvert.parse(infoDer, CertificationRequestInfo),
+    signatureAlgorithm: signatureAlgorithmIdentifier(params.scheme),
+    signature: toArrayBuffer(signature),
+  });
+  return new Uint8Array(AsnConvert.serialize(csr));
+}
+
+/** An extensionRequest with the SANs, or no attributes at all (OpenSSL writes an empty [0]). */
+function csrAttributes(sans: GeneralName[] | undefined): Attributes {
+  if (!sans || sans.length === 0) return new Attributes();
+  const extensions = new Extensions([subjectAltNameExtension(sans)]);
+  return new Attributes([
+    new Attribute({ type: OID_EXTENSION_REQUEST, values: [AsnConvert.serialize(extensions)] }),
+  ]);
+}
+
+export interface ParsedCsr {
+  /** RFC 4514. */
+  subject: string;
+  subjectDer: Uint8Array;
+  spki: Uint8Array;
+  /** OpenSSL's name, e.g. ecdsa-with-SHA256; the dotted OID when unknown. */
+  signatureAlgorithm: string;
+  /** The signed bytes (DER CertificationRequestInfo). */
+  infoDer: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** Reads a DER or PEM CSR; anything else is a usage error. */
+export function parseCsr(input: Uint8Array): ParsedCsr {
+  const { der } = decodePemOrDer(input, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]);
+  let csr: CertificationRequest;
+  try {
+    csr = AsnConvert.parse(der, CertificationRequest);
+  } catch {
+    throw new TspError("usage", "not a PEM or DER certificate request");
+  }
+  const info = csr.certificationRequestInfo;
+  return {
+    subject: formatDn(info.subject),
+    subjectDer: new Uint8Array(AsnConvert.serialize(info.subject)),
+    spki: new Uint8Array(AsnConvert.serialize(info.subjectPKInfo)),
+    signatureAlgorithm: signatureAlgorithmNameFromOid(csr.signatureAlgorithm.algorithm),
+    infoDer: csr.certificationRequestInfoRaw
+      ? fromArrayBuffer(csr.certificationRequestInfoRaw)
+      : new Uint8Array(AsnConvert.serialize(info)),
+    signature: fromArrayBuffer(csr.signature),
+  };
+}

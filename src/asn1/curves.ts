@@ -1,0 +1,100 @@
+/**
+ * The elliptic curves tsp11 knows, as a table. This file imports no ASN.1 library on purpose:
+ * fast paths (keygen argument parsing, list-objects) load it without pulling in the schemas,
+ * so CKA_EC_PARAMS are matched as known DER byte strings (hex) rather than decoded.
+ */
+
+export type CurveName = "prime256v1" | "secp384r1" | "secp521r1" | "ed25519" | "ed448";
+
+export interface Curve {
+  /** OpenSSL short name, the contract's `curve` value. */
+  readonly name: CurveName;
+  /** Other spellings accepted on input (JOSE, SEC 2, RFC 8410, pkcs11-tool). */
+  readonly aliases: readonly string[];
+  readonly oid: string;
+  /** DER of the named-curve OID: the CKA_EC_PARAMS value tsp11 writes. */
+  readonly ecParamsHex: string;
+  /** Other CKA_EC_PARAMS encodings modules use for the same curve (read only, never written). */
+  readonly altEcParamsHex: readonly string[];
+  /** Bytes of one coordinate (ECDSA r/s halves), or of the raw key for Edwards curves. */
+  readonly fieldBytes: number;
+  /** Key size as OpenSSL reports it (EVP_PKEY_get_bits). */
+  readonly bits: number;
+  readonly keyType: "ec" | "ec-edwards";
+}
+
+export const CURVES: readonly Curve[] = [
+  {
+    name: "prime256v1",
+    aliases: ["P-256", "secp256r1", "nistp256", "P256"],
+    oid: "1.2.840.10045.3.1.7",
+    ecParamsHex: "06082a8648ce3d030107",
+    altEcParamsHex: [],
+    fieldBytes: 32,
+    bits: 256,
+    keyType: "ec",
+  },
+  {
+    name: "secp384r1",
+    aliases: ["P-384", "nistp384", "P384"],
+    oid: "1.3.132.0.34",
+    ecParamsHex: "06052b81040022",
+    altEcParamsHex: [],
+    fieldBytes: 48,
+    bits: 384,
+    keyType: "ec",
+  },
+  {
+    name: "secp521r1",
+    aliases: ["P-521", "nistp521", "P521"],
+    oid: "1.3.132.0.35",
+    ecParamsHex: "06052b81040023",
+    altEcParamsHex: [],
+    fieldBytes: 66,
+    bits: 521,
+    keyType: "ec",
+  },
+  {
+    name: "ed25519",
+    aliases: ["Ed25519", "edwards25519", "id-Ed25519"],
+    oid: "1.3.101.112",
+    ecParamsHex: "06032b6570",
+    // SoftHSM and OpenSC write PKCS#11 3.0's alternative: PrintableString "edwards25519".
+    altEcParamsHex: ["130c656477617264733235353139"],
+    fieldBytes: 32,
+    bits: 256,
+    keyType: "ec-edwards",
+  },
+  {
+    name: "ed448",
+    aliases: ["Ed448", "edwards448", "id-Ed448"],
+    oid: "1.3.101.113",
+    ecParamsHex: "06032b6571",
+    // PrintableString "edwards448", as above.
+    altEcParamsHex: ["130a65647761726473343438"],
+    fieldBytes: 57,
+    bits: 456,
+    keyType: "ec-edwards",
+  },
+];
+
+/** A curve by its OpenSSL name or any alias, case-insensitively (`EC:P-256` as users type it). */
+export function findCurve(nameOrAlias: string): Curve | undefined {
+  const wanted = nameOrAlias.trim().toLowerCase();
+  return CURVES.find((c) => c.name === wanted || c.aliases.some((a) => a.toLowerCase() === wanted));
+}
+
+/** The curve whose CKA_EC_PARAMS (DER) these are, in any of the encodings modules use. */
+export function curveFromEcParams(der: Uint8Array): Curve | undefined {
+  const hex = toHex(der);
+  return CURVES.find((c) => c.ecParamsHex === hex || c.altEcParamsHex.includes(hex));
+}
+
+/** A curve by its dotted OID. */
+export function curveFromOid(oid: string): Curve | undefined {
+  return CURVES.find((c) => c.oid === oid);
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

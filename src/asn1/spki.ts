@@ -1,0 +1,187 @@
+/**
+ * SubjectPublicKeyInfo (RFC 5280 4.1.2.7) from a token key's public attributes, and back.
+ * RSA: RFC 3279 2.3.1 (rsaEncryption, NULL parameters, RSAPublicKey). EC: RFC 5480 2 (named
+ * curve OID as parameters, the uncompressed point as the key). Ed25519/Ed448: RFC 8410 3
+ * (no parameters, the raw key).
+ */
+import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
+import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
+import { RSAPublicKey } from "@peculiar/asn1-rsa";
+import { TspError } from "../errors.js";
+import {
+  bitLength,
+  bytesEqual,
+  fromArrayBuffer,
+  integerToUnsigned,
+  toArrayBuffer,
+  unsignedToInteger,
+  fromHex,
+} from "./bytes.js";
+import { curveFromEcParams, curveFromOid, type Curve } from "./curves.js";
+import { toPem } from "./pem.js";
+
+const OID_RSA = "1.2.840.113549.1.1.1";
+const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
+const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
+
+export interface SpkiInfo {
+  keyType: "rsa" | "ec" | "ec-edwards";
+  /** RSA modulus bits; the curve's size as OpenSSL reports it otherwise. */
+  bits: number;
+  /** OpenSSL curve name; absent for RSA and for curves tsp11 does not know. */
+  curve?: string;
+  /** Unsigned big-endian, no leading zero (CKA_MODULUS form). */
+  modulus?: Uint8Array;
+  publicExponent?: Uint8Array;
+  /** Raw point: 04‖X‖Y for EC, the 32/57 key bytes for Edwards curves. */
+  ecPoint?: Uint8Array;
+}
+
+/** SPKI of an RSA key from CKA_MODULUS and CKA_PUBLIC_EXPONENT (unsigned big-endian). */
+export function rsaSpki(modulus: Uint8Array, publicExponent: Uint8Array): Uint8Array {
+  const key = new RSAPublicKey({
+    modulus: unsignedToInteger(modulus),
+    publicExponent: unsignedToInteger(publicExponent),
+  });
+  return serializeSpki(
+    new AlgorithmIdentifier({ algorithm: OID_RSA, parameters: null }),
+    new Uint8Array(AsnConvert.serialize(key)),
+  );
+}
+
+/**
+ * SPKI of an EC or Edwards key from CKA_EC_PARAMS and CKA_EC_POINT. Edwards keys are
+ * recognised by either params encoding (OID 1.3.101.112 or PrintableString "edwards25519").
+ */
+export function ecSpki(ecParams: Uint8Array, ecPoint: Uint8Array): Uint8Array {
+  const curve = curveFromEcParams(ecParams);
+  const point = unwrapEcPoint(ecPoint, curve);
+  if (curve?.keyType === "ec-edwards") {
+    if (point.length !== curve.fieldBytes) {
+      throw new TspError(
+        "usage",
+        `an ${curve.name} public key is ${curve.fieldBytes} bytes, not ${point.length}`,
+      );
+    }
+    return serializeSpki(new AlgorithmIdentifier({ algorithm: curve.oid }), point);
+  }
+  // Unknown curves keep the module's own params: they are still a valid ECParameters.
+  const params = curve ? fromHex(curve.ecParamsHex) : ecParams;
+  return serializeSpki(
+    new AlgorithmIdentifier({ algorithm: OID_EC_PUBLIC_KEY, parameters: toArrayBuffer(params) }),
+    point,
+  );
+}
+
+/**
+ * The raw point of a CKA_EC_POINT. PKCS#11 says it is a DER OCTET STRING around the point,
+ * but some modules store the bare point; a raw uncompressed point also starts with 0x04, so
+ * the curve's sizes (when known) decide which one this is.
+ */
+export function unwrapEcPoint(ecPoint: Uint8Array, curve?: Curve): Uint8Array {
+  if (curve && isRawPoint(ecPoint, curve)) return ecPoint.slice();
+  const inner = parseOctetString(ecPoint);
+  if (inner && (!curve || isRawPoint(inner, curve))) return inner;
+  if (!curve && !inner) return ecPoint.slice();
+  throw new TspError("usage", `CKA_EC_POINT is not a ${curve ? `${curve.name} ` : ""}point`);
+}
+
+function isRawPoint(bytes: Uint8Array, curve: Curve): boolean {
+  if (curve.keyType === "ec-edwards") return bytes.length === curve.fieldBytes;
+  const first = bytes[0];
+  if (first === 0x04) return bytes.length === 1 + 2 * curve.fieldBytes;
+  return (first === 0x02 || first === 0x03) && bytes.length === 1 + curve.fieldBytes;
+}
+
+/** The content of a DER OCTET STRING that spans all of `bytes`, else undefined. */
+function parseOctetString(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes[0] !== 0x04) return undefined;
+  try {
+    const octets = AsnConvert.parse(bytes, OctetString);
+    if (AsnConvert.serialize(octets).byteLength !== bytes.byteLength) return undefined;
+    return fromArrayBuffer(octets.buffer);
+  } catch {
+    return undefined;
+  }
+}
+
+function serializeSpki(algorithm: AlgorithmIdentifier, key: Uint8Array): Uint8Array {
+  const spki = new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: toArrayBuffer(key) });
+  return new Uint8Array(AsnConvert.serialize(spki));
+}
+
+/** What a DER SPKI holds. Anything else than an RSA, EC or Edwards key is a usage error. */
+export function parseSpki(der: Uint8Array): SpkiInfo {
+  const spki = decodeSpki(der);
+  const key = fromArrayBuffer(spki.subjectPublicKey);
+  const oid = spki.algorithm.algorithm;
+  if (oid === OID_RSA || oid === OID_RSASSA_PSS) return rsaInfo(key);
+  if (oid === OID_EC_PUBLIC_KEY) return ecInfo(spki.algorithm.parameters, key);
+  const edwards = curveFromOid(oid);
+  if (edwards?.keyType === "ec-edwards") {
+    return { keyType: "ec-edwards", bits: edwards.bits, curve: edwards.name, ecPoint: key };
+  }
+  throw new TspError("usage", `unsupported public key algorithm ${oid}`);
+}
+
+function decodeSpki(der: Uint8Array): SubjectPublicKeyInfo {
+  try {
+    return AsnConvert.parse(der, SubjectPublicKeyInfo);
+  } catch {
+    throw new TspError("usage", "not a DER SubjectPublicKeyInfo");
+  }
+}
+
+function rsaInfo(key: Uint8Array): SpkiInfo {
+  let rsa: RSAPublicKey;
+  try {
+    rsa = AsnConvert.parse(key, RSAPublicKey);
+  } catch {
+    throw new TspError("usage", "not a valid RSA public key");
+  }
+  const modulus = integerToUnsigned(rsa.modulus);
+  return {
+    keyType: "rsa",
+    bits: bitLength(modulus),
+    modulus,
+    publicExponent: integerToUnsigned(rsa.publicExponent),
+  };
+}
+
+function ecInfo(parameters: ArrayBuffer | null | undefined, point: Uint8Array): SpkiInfo {
+  const curve = parameters ? curveFromEcParams(new Uint8Array(parameters)) : undefined;
+  // For a curve we do not know, the point's size is the best size we have.
+  const bits = curve?.bits ?? Math.max(0, ((point.length - 1) / 2) * 8);
+  return curve
+    ? { keyType: "ec", bits, curve: curve.name, ecPoint: point }
+    : { keyType: "ec", bits, ecPoint: point };
+}
+
+/**
+ * Whether two SPKIs hold the same public key, whatever their encodings (RSA parameters NULL or
+ * absent, leading zeros, lengths). Input that does not parse matches nothing.
+ */
+export function spkiEquals(a: Uint8Array, b: Uint8Array): boolean {
+  let x: SpkiInfo;
+  let y: SpkiInfo;
+  try {
+    x = parseSpki(a);
+    y = parseSpki(b);
+  } catch {
+    return false;
+  }
+  if (x.keyType !== y.keyType || x.curve !== y.curve) return false;
+  return (
+    sameBytes(x.modulus, y.modulus) &&
+    sameBytes(x.publicExponent, y.publicExponent) &&
+    sameBytes(x.ecPoint, y.ecPoint)
+  );
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : bytesEqual(a, b);
+}
+
+export function spkiToPem(der: Uint8Array): string {
+  return toPem(der, "PUBLIC KEY");
+}

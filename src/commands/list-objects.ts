@@ -1,0 +1,66 @@
+import { Command, Option } from "commander";
+import type { ObjectJson, ObjectType } from "../core/list-objects.js";
+import { parseHexId } from "../options.js";
+import type { Output } from "../output/io.js";
+import { printTable } from "../output/render.js";
+import { withContext } from "./shared.js";
+
+const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
+
+interface ListObjectsFlags {
+  type?: ObjectType;
+  id?: Uint8Array;
+  label?: string;
+}
+
+/** Risky attributes in capitals as well as colour, so the warning survives NO_COLOR (p11ls). */
+function flagsOf(item: ObjectJson, output: Output): string {
+  const flags: string[] = [];
+  if (item.private) flags.push("private");
+  if (item.sensitive === false) flags.push(output.color.red("NOT-SENSITIVE"));
+  if (item.extractable === true) flags.push(output.color.red("EXTRACTABLE"));
+  return flags.join(",");
+}
+
+function typeOf(item: ObjectJson): string {
+  if (item.class === "certificate") return item.subject ?? "x509";
+  if (!item.keyType) return "";
+  if (item.curve) return `${item.keyType} ${item.curve}`;
+  return item.bits !== undefined ? `${item.keyType} ${item.bits}` : item.keyType;
+}
+
+export function listObjectsCommand(): Command {
+  return new Command("list-objects")
+    .description("List the token's objects (private ones too when a PIN is available)")
+    .addOption(new Option("--type <type>", "only objects of this type").choices(OBJECT_TYPES))
+    .option("--id <hex>", "only objects with this CKA_ID", parseHexId)
+    .option("--label <label>", "only objects with this CKA_LABEL")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ tsp11 list-objects --pin 1234\n  $ tsp11 list-objects --type cert --json | jq -r '.[].subject'",
+    )
+    .action(
+      withContext<ListObjectsFlags>(async (flags, ctx) => {
+        const { runListObjects } = await import("../core/list-objects.js");
+        let objects: ObjectJson[];
+        {
+          using scope = await ctx.openToken({ login: "if-pin", rw: false });
+          objects = await runListObjects(scope.session, scope.token, flags);
+        }
+        if (ctx.output.json) {
+          ctx.output.writeJson(objects);
+          return;
+        }
+        const columns = [
+          { header: "CLASS", value: (o: ObjectJson) => o.class },
+          { header: "LABEL", value: (o: ObjectJson) => o.label },
+          { header: "ID", value: (o: ObjectJson) => o.id },
+          { header: "TYPE", value: typeOf },
+          { header: "USAGE", value: (o: ObjectJson) => o.usage.join(",") },
+          { header: "FLAGS", value: (o: ObjectJson) => flagsOf(o, ctx.output) },
+          { header: "URI", value: (o: ObjectJson) => o.uri },
+        ];
+        await printTable(ctx.output, columns, objects);
+      }),
+    );
+}

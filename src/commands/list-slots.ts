@@ -1,0 +1,57 @@
+import { Command } from "commander";
+import type { SlotJson } from "../core/list-slots.js";
+import { printTable } from "../output/render.js";
+import { withContext } from "./shared.js";
+
+interface ListSlotsFlags {
+  all?: boolean;
+}
+
+export function listSlotsCommand(): Command {
+  return new Command("list-slots")
+    .description("List slots with a token (every slot with --all)")
+    .option("--all", "include slots without a token")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ tsp11 list-slots\n  $ tsp11 list-slots --json | jq -r '.[].token.label'",
+    )
+    .action(
+      withContext<ListSlotsFlags>(async (flags, ctx) => {
+        const { runListSlots } = await import("../core/list-slots.js");
+        let slots: SlotJson[];
+        {
+          using module = await ctx.openModule();
+          slots = runListSlots(module, flags.all === true);
+        }
+        const hint = ctx.emptyHint();
+        if (slots.length === 0)
+          ctx.output.warn(`no slots${hint ?? ` in ${(await ctx.moduleOptions()).path}`}`);
+        if (ctx.output.json) {
+          ctx.output.writeJson(slots);
+          return;
+        }
+        await printTable(
+          ctx.output,
+          [
+            { header: "SLOT", value: (s: SlotJson) => `0x${s.slot.toString(16)}` },
+            { header: "LABEL", value: (s) => s.token?.label ?? "" },
+            { header: "SERIAL", value: (s) => s.token?.serial ?? "" },
+            { header: "STATE", value: (s) => slotState(s) },
+            {
+              header: "MODEL",
+              value: (s) => [s.token?.manufacturer, s.token?.model].filter(Boolean).join(" "),
+            },
+            { header: "URI", value: (s) => s.token?.uri ?? "" },
+          ],
+          slots,
+        );
+      }),
+    );
+}
+
+function slotState(slot: SlotJson): string {
+  if (!slot.tokenPresent) return "empty";
+  if (!slot.token) return "unreadable";
+  if (!slot.token.initialized) return "uninitialized";
+  return slot.token.userPinInitialized ? "ready" : "no user PIN";
+}

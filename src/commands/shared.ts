@@ -1,0 +1,22 @@
+/** Glue every command file uses: building the context from commander's parsed options. */
+import type { Command } from "commander";
+import { CommandContext } from "../context.js";
+import type { GlobalOptions } from "../context.js";
+import { Output } from "../output/io.js";
+
+type Handler<O> = (options: O, ctx: CommandContext, args: string[]) => Promise<void>;
+
+/** Wraps a command's handler so it receives its own options and a context of the globals. */
+export function withContext<O>(handler: Handler<O>): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const globals = command.optsWithGlobals<GlobalOptions>();
+    const output = new Output({
+      json: globals.json === true,
+      color: globals.color !== false,
+      quiet: globals.quiet === true,
+      verbose: globals.verbose === true,
+    });
+    await handler(command.opts() as O, new CommandContext(globals, output), command.args);
+  };
+}

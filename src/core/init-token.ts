@@ -1,0 +1,113 @@
+import { TspError } from "../errors.js";
+import type { Pin } from "../pin.js";
+import { isCkr, pkcs11Failure, step } from "../pkcs11/ckr.js";
+import type { Pkcs11Module } from "../pkcs11/module.js";
+import { trimPadded } from "../pkcs11/names.js";
+import type { SlotEntry, TokenSelector } from "../pkcs11/select.js";
+import { hasSelector, listSlots } from "../pkcs11/select.js";
+import { TokenSession } from "../pkcs11/session.js";
+
+export interface InitTokenOptions {
+  label: string;
+  soPin: Pin;
+  userPin?: Pin | undefined;
+  selector: TokenSelector;
+  force: boolean;
+}
+
+export interface InitTokenResult {
+  slot: number;
+  label: string;
+  serial: string;
+  uri: string;
+}
+
+/** Token labels are 32 bytes, blank padded (PKCS#11 CK_TOKEN_INFO); pkcs11js would pad with NULs. */
+export function padTokenLabel(label: string): string {
+  const length = Buffer.byteLength(label, "utf8");
+  if (label.trim() === "") throw new TspError("usage", "init-token: the label must not be empty");
+  if (length > 32) {
+    throw new TspError(
+      "usage",
+      `init-token: the label is ${length} bytes long; a token label holds at most 32`,
+    );
+  }
+  return label + " ".repeat(32 - length);
+}
+
+function chooseSlot(module: Pkcs11Module, options: InitTokenOptions): SlotEntry {
+  const slots = listSlots(module, true).filter((entry) => entry.tokenPresent);
+  if (!hasSelector(options.selector)) {
+    const free = slots.find((entry) => entry.token && !entry.token.initialized);
+    if (free) return free;
+    throw new TspError(
+      "conflict",
+      "init-token: no uninitialized token; to re-initialize one (destroying its objects) name it with --slot or --token-label and add --force",
+    );
+  }
+  const { slot, label, serial, uri } = options.selector;
+  const found = slots.filter(
+    (entry) =>
+      (slot === undefined || entry.id === slot) &&
+      (label === undefined || entry.token?.label === label) &&
+      (serial === undefined || entry.token?.serial === serial) &&
+      (uri?.token === undefined || entry.token?.label === uri.token) &&
+      (uri?.serial === undefined || entry.token?.serial === uri.serial),
+  );
+  const [first, second] = found;
+  if (!first)
+    throw new TspError("not-found", "init-token: no token matches the given slot/label/serial");
+  if (second)
+    throw new TspError("usage", "init-token: several tokens match; name one by --slot or --serial");
+  if (first.token?.initialized && !options.force) {
+    throw new TspError(
+      "conflict",
+      `init-token: token "${first.token.label}" is already initialized; add --force to re-initialize it (this destroys its objects)`,
+    );
+  }
+  return first;
+}
+
+function initUserPin(module: Pkcs11Module, slot: SlotEntry, soPin: Pin, userPin: Pin): void {
+  using session = TokenSession.open(module.lib, slot.handle, true, module.trace);
+  session.login(soPin, "so", "log in as SO to set the user PIN");
+  step("set the user PIN", () => {
+    module.lib.C_InitPIN(session.handle, userPin.reveal());
+  });
+}
+
+/**
+ * Initializes a token, then reports it as it is afterwards: SoftHSM gives the token a new
+ * slot id that only a fresh C_Initialize shows, so it is found again by serial.
+ */
+export function runInitToken(module: Pkcs11Module, options: InitTokenOptions): InitTokenResult {
+  const label = padTokenLabel(options.label);
+  const slot = chooseSlot(module, options);
+  try {
+    module.lib.C_InitToken(slot.handle, options.soPin.reveal(), label);
+  } catch (error) {
+    const kind = isCkr(error, "CKR_PIN_INCORRECT", "CKR_PIN_LOCKED")
+      ? "auth"
+      : isCkr(error, "CKR_PIN_LEN_RANGE")
+        ? "usage"
+        : undefined;
+    throw pkcs11Failure(error, `initialize token in slot 0x${slot.id.toString(16)}`, kind);
+  }
+  const serial = step("read token info", () =>
+    module.lib.C_GetTokenInfo(slot.handle),
+  ).serialNumber.trim();
+  if (options.userPin) initUserPin(module, slot, options.soPin, options.userPin);
+  module.reinitialize();
+  const after = listSlots(module, false).filter(
+    (entry) => entry.token?.serial === serial && entry.token.label === trimPadded(options.label),
+  );
+  const found = after.find((entry) => entry.id === slot.id) ?? after[0];
+  if (!found?.token)
+    throw new TspError("failure", "init-token: the token is not visible after initialization");
+  return {
+    slot: found.id,
+    label: found.token.label,
+    serial: found.token.serial,
+    uri: found.token.uri,
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * Object listing, linear in the number of objects: a fixed number of searches (one per
+ * class and known key type) tells each object's class and key type, then each object gets
+ * exactly one templated attribute read that fits it. No per-object look-ups.
+ */
+import { curveFromEcParams } from "../asn1/curves.js";
+import type { AttributeName, AttributeValues } from "../pkcs11/attributes.js";
+import type { Handle } from "../pkcs11/lib.js";
+import type { ObjectClass } from "../pkcs11/names.js";
+import { CLASS_VALUES, keyTypeName, keyTypeValue, URI_TYPES } from "../pkcs11/names.js";
+import type { TokenSession } from "../pkcs11/session.js";
+import type { TokenDescription } from "../pkcs11/select.js";
+import { formatPkcs11Uri } from "../pkcs11/uri.js";
+import { bitLength } from "./public-key.js";
+
+export const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
+export type ObjectType = (typeof OBJECT_TYPES)[number];
+
+const CLASS_OF_TYPE: Readonly<Record<ObjectType, ObjectClass>> = {
+  cert: "certificate",
+  privkey: "private-key",
+  pubkey: "public-key",
+  secret: "secret-key",
+  data: "data",
+};
+
+export interface ListObjectsOptions {
+  type?: ObjectType | undefined;
+  id?: Uint8Array | undefined;
+  label?: string | undefined;
+}
+
+export interface ObjectJson {
+  class: ObjectClass;
+  label: string;
+  id: string;
+  keyType?: string;
+  bits?: number;
+  curve?: string;
+  usage: string[];
+  private: boolean;
+  sensitive?: boolean;
+  extractable?: boolean;
+  subject?: string;
+  issuer?: string;
+  serial?: string;
+  notBefore?: string;
+  notAfter?: string;
+  uri: string;
+}
+
+/** Key types worth a search of their own, per key class. */
+const KEY_TYPES_BY_CLASS: Partial<Record<ObjectClass, readonly string[]>> = {
+  "private-key": ["rsa", "ec", "ec-edwards"],
+  "public-key": ["rsa", "ec", "ec-edwards"],
+  "secret-key": ["aes", "generic-secret", "des3"],
+};
+
+const COMMON: readonly AttributeName[] = ["label", "id", "private"];
+const USAGE: readonly AttributeName[] = [
+  "sign",
+  "verify",
+  "encrypt",
+  "decrypt",
+  "derive",
+  "wrap",
+  "unwrap",
+];
+
+/** The one template each kind of object is read with. */
+function templateFor(cls: ObjectClass, keyType: string | undefined): AttributeName[] {
+  if (cls === "certificate") return [...COMMON, "value"];
+  if (cls === "data") return [...COMMON, "application"];
+  const names: AttributeName[] = [...COMMON, ...USAGE];
+  if (keyType === undefined) names.push("keyType");
+  if (cls !== "public-key") names.push("sensitive", "extractable");
+  if (keyType === "rsa") names.push("modulus");
+  else if (keyType === "ec" || keyType === "ec-edwards") names.push("ecParams");
+  else if (cls === "secret-key") names.push("valueLen");
+  return names;
+}
+
+interface Found {
+  handle: Handle;
+  cls: ObjectClass;
+  keyType: string | undefined;
+}
+
+function findAll(session: TokenSession, options: ListObjectsOptions): Found[] {
+  const filter = { id: options.id, label: options.label };
+  const classes = options.type
+    ? [CLASS_OF_TYPE[options.type]]
+    : (Object.keys(CLASS_VALUES) as ObjectClass[]);
+  const found: Found[] = [];
+  for (const cls of classes) {
+    const typed = new Map<string, string>();
+    for (const keyType of KEY_TYPES_BY_CLASS[cls] ?? []) {
+      for (const handle of session.findObjects({
+        ...filter,
+        class: CLASS_VALUES[cls],
+        keyType: keyTypeValue(keyType),
+      })) {
+        typed.set(handle.toString("hex"), keyType);
+      }
+    }
+    for (const handle of session.findObjects({ ...filter, class: CLASS_VALUES[cls] })) {
+      found.push({ handle, cls, keyType: typed.get(handle.toString("hex")) });
+    }
+  }
+  return found;
+}
+
+function describeKey(found: Found, values: AttributeValues): Partial<ObjectJson> {
+  const keyType =
+    found.keyType ?? (values.keyType === undefined ? undefined : keyTypeName(values.keyType));
+  const key: Partial<ObjectJson> = { keyType };
+  if (values.modulus) key.bits = bitLength(values.modulus);
+  if (values.ecParams) {
+    const curve = curveFromEcParams(values.ecParams);
+    if (curve) key.curve = curve.name;
+  }
+  if (values.valueLen !== undefined) key.bits = values.valueLen * 8;
+  if (found.cls !== "public-key") {
+    if (values.sensitive !== undefined) key.sensitive = values.sensitive;
+    if (values.extractable !== undefined) key.extractable = values.extractable;
+  }
+  return key;
+}
+
+/** The contract's key order, so JSON reads the same whatever the object. */
+const KEY_ORDER: readonly (keyof ObjectJson)[] = [
+  "class",
+  "label",
+  "id",
+  "keyType",
+  "bits",
+  "curve",
+  "usage",
+  "private",
+  "sensitive",
+  "extractable",
+  "subject",
+  "issuer",
+  "serial",
+  "notBefore",
+  "notAfter",
+  "uri",
+];
+
+function ordered(item: Partial<ObjectJson>): ObjectJson {
+  const out: Record<string, unknown> = {};
+  for (const key of KEY_ORDER) if (item[key] !== undefined) out[key] = item[key];
+  return out as unknown as ObjectJson;
+}
+
+type CertificateFields = Pick<
+  ObjectJson,
+  "subject" | "issuer" | "serial" | "notBefore" | "notAfter"
+>;
+
+/** Certificates' fields, with the ASN.1 stack loaded only when there is a certificate. */
+async function certificateReader(): Promise<(der: Uint8Array) => CertificateFields> {
+  const { parseCertificate } = await import("../asn1/cert.js");
+  return (der) => {
+    try {
+      const cert = parseCertificate(der);
+      return {
+        subject: cert.subject,
+        issuer: cert.issuer,
+        serial: cert.serialHex,
+        notBefore: isoSeconds(cert.notBefore),
+        notAfter: isoSeconds(cert.notAfter),
+      };
+    } catch {
+      // A certificate object whose value does not parse is still listed, without fields.
+      return {};
+    }
+  };
+}
+
+/** ISO 8601 UTC without milliseconds: 2027-01-31T12:00:00Z. */
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export async function runListObjects(
+  session: TokenSession,
+  token: TokenDescription,
+  options: ListObjectsOptions,
+): Promise<ObjectJson[]> {
+  const found = findAll(session, options);
+  const readCertificate = found.some((item) => item.cls === "certificate")
+    ? await certificateReader()
+    : undefined;
+  const objects = found.map((item) => {
+    const values = session.read(
+      item.handle,
+      templateFor(item.cls, item.keyType),
+    ) as AttributeValues;
+    const id = values.id ?? Buffer.alloc(0);
+    const label = values.label ?? "";
+    const common: Partial<ObjectJson> = {
+      class: item.cls,
+      label,
+      id: id.toString("hex"),
+      usage: USAGE.filter((name) => values[name] === true),
+      private: values.private ?? false,
+      uri: formatPkcs11Uri(token, { label, id, type: URI_TYPES[item.cls] }),
+    };
+    if (item.cls === "certificate") {
+      return ordered({
+        ...common,
+        ...(values.value && readCertificate ? readCertificate(values.value) : {}),
+      });
+    }
+    if (item.cls === "data") return ordered(common);
+    return ordered({ ...common, ...describeKey(item, values) });
+  });
+  return objects.sort(compareObjects);
+}
+
+const CLASS_ORDER: readonly ObjectClass[] = [
+  "private-key",
+  "public-key",
+  "certificate",
+  "secret-key",
+  "data",
+];
+
+/** Grouped by id, so a key pair and its certificate stand together. */
+function compareObjects(a: ObjectJson, b: ObjectJson): number {
+  return (
+    a.id.localeCompare(b.id) ||
+    CLASS_ORDER.indexOf(a.class) - CLASS_ORDER.indexOf(b.class) ||
+    a.label.localeCompare(b.label)
+  );
+}

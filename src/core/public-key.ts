@@ -1,0 +1,104 @@
+/**
+ * A token key's public half as plain bytes, and what is made of it: the SubjectPublicKeyInfo
+ * and the NSS/Mastercard CKA_ID (SHA-1 of the modulus, of the EC point 04‖X‖Y, of the Ed25519 key).
+ */
+import { createHash } from "node:crypto";
+import { curveFromEcParams } from "../asn1/curves.js";
+import { ecSpki, rsaSpki, unwrapEcPoint } from "../asn1/spki.js";
+import { TspError } from "../errors.js";
+import type { Handle } from "../pkcs11/lib.js";
+import { CLASS_VALUES, keyTypeName } from "../pkcs11/names.js";
+import type { TokenSession } from "../pkcs11/session.js";
+
+export interface PublicKeyMaterial {
+  keyType: "rsa" | "ec" | "ec-edwards";
+  modulus?: Buffer;
+  publicExponent?: Buffer;
+  ecParams?: Buffer;
+  /** CKA_EC_POINT as the module gives it (a DER OCTET STRING, or raw from some modules). */
+  ecPoint?: Buffer;
+}
+
+function stripLeadingZeros(bytes: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  return bytes.subarray(start);
+}
+
+export function bitLength(unsigned: Uint8Array): number {
+  const bytes = stripLeadingZeros(unsigned);
+  const top = bytes[0] ?? 0;
+  return top === 0 ? 0 : (bytes.length - 1) * 8 + (32 - Math.clz32(top));
+}
+
+/** Reads the public material of a key object (public key, or RSA private key). */
+export function readPublicMaterial(
+  session: TokenSession,
+  handle: Handle,
+): PublicKeyMaterial | undefined {
+  const values = session.read(handle, [
+    "keyType",
+    "modulus",
+    "publicExponent",
+    "ecParams",
+    "ecPoint",
+  ]);
+  const keyType = values.keyType === undefined ? undefined : keyTypeName(values.keyType);
+  if (keyType === "rsa" && values.modulus && values.publicExponent) {
+    return { keyType, modulus: values.modulus, publicExponent: values.publicExponent };
+  }
+  if ((keyType === "ec" || keyType === "ec-edwards") && values.ecParams && values.ecPoint) {
+    return { keyType, ecParams: values.ecParams, ecPoint: values.ecPoint };
+  }
+  return undefined;
+}
+
+/**
+ * The public material of a private key: from the key itself where it carries it (RSA), else
+ * from the public key with the same CKA_ID (SoftHSM's EC private keys have no CKA_EC_POINT).
+ */
+export function publicMaterialOf(
+  session: TokenSession,
+  privateKey: Handle,
+  id: Uint8Array | undefined,
+): PublicKeyMaterial {
+  if (id && id.length > 0) {
+    const [publicKey] = session.findObjects({ class: CLASS_VALUES["public-key"], id });
+    const material = publicKey ? readPublicMaterial(session, publicKey) : undefined;
+    if (material) return material;
+  }
+  const own = readPublicMaterial(session, privateKey);
+  if (own) return own;
+  const shownId = id && id.length > 0 ? Buffer.from(id).toString("hex") : "(none)";
+  throw new TspError(
+    "not-found",
+    `read public key: no public key with id ${shownId} on the token for this private key`,
+  );
+}
+
+export function spkiOf(material: PublicKeyMaterial): Uint8Array {
+  if (material.keyType === "rsa" && material.modulus && material.publicExponent) {
+    return rsaSpki(material.modulus, material.publicExponent);
+  }
+  if (material.ecParams && material.ecPoint) return ecSpki(material.ecParams, material.ecPoint);
+  throw new TspError("failure", "read public key: the key's public attributes are incomplete");
+}
+
+/** The bytes the SHA-1 id is computed over. */
+export function idSource(material: PublicKeyMaterial): Uint8Array {
+  if (material.keyType === "rsa" && material.modulus) return stripLeadingZeros(material.modulus);
+  if (material.ecPoint) return unwrapEcPoint(material.ecPoint);
+  throw new TspError("failure", "derive key id: the key's public value is missing");
+}
+
+export function keyIdOf(material: PublicKeyMaterial): Uint8Array {
+  return createHash("sha1").update(idSource(material)).digest();
+}
+
+export function describeMaterial(material: PublicKeyMaterial): { bits?: number; curve?: string } {
+  if (material.keyType === "rsa" && material.modulus) {
+    return { bits: bitLength(material.modulus) };
+  }
+  const curve = material.ecParams ? curveFromEcParams(material.ecParams) : undefined;
+  return curve ? { curve: curve.name } : {};
+}

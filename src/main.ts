@@ -1,0 +1,62 @@
+/**
+ * Entry point: parse, run one command, render any error once, and exit with the contract's
+ * code. The only place that exits the process.
+ */
+import { CommanderError } from "commander";
+import { releaseAll } from "./cleanup.js";
+import { InterruptedError, TspError } from "./errors.js";
+
+interface RenderedError {
+  code: string;
+  exit: number;
+  message: string;
+}
+
+function classify(error: unknown): RenderedError {
+  if (error instanceof TspError) {
+    const suffix = error.ckr ? ` (${error.ckr})` : "";
+    return { code: error.code, exit: error.exitCode, message: `${error.message}${suffix}` };
+  }
+  if (error instanceof CommanderError) {
+    const message = error.message.replace(/^error: /, "");
+    return { code: "usage", exit: 2, message: `${message} (see tsp11 --help)` };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: "failure", exit: 1, message: `unexpected error: ${message}` };
+}
+
+function report(error: unknown, json: boolean, verbose: boolean): number {
+  const rendered = classify(error);
+  const line = json
+    ? JSON.stringify({ error: rendered })
+    : `tsp11: ${rendered.message.replace(/\s*\n\s*/g, " ")}`;
+  process.stderr.write(`${line}\n`);
+  if (verbose && !(error instanceof TspError) && error instanceof Error && error.stack) {
+    process.stderr.write(`${error.stack}\n`);
+  }
+  return rendered.exit;
+}
+
+function interrupted(): never {
+  releaseAll();
+  process.stderr.write("\ntsp11: interrupted\n");
+  process.exit(130);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  process.on("SIGINT", interrupted);
+  process.on("SIGTERM", interrupted);
+  const { buildProgram } = await import("./cli.js");
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError && error.exitCode === 0) return;
+    if (error instanceof InterruptedError) interrupted();
+    releaseAll();
+    process.exitCode = report(
+      error,
+      argv.includes("--json"),
+      argv.includes("-v") || argv.includes("--verbose"),
+    );
+  }
+}

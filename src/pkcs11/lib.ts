@@ -1,0 +1,43 @@
+/**
+ * The only importer of pkcs11js. pkcs11js ends with `module.exports = { ...pkcs11, PKCS11 }`,
+ * which Node's ESM loader cannot see through: named imports crash at run time, so it is
+ * imported by default and re-exported from here.
+ */
+import pkcs11js from "pkcs11js";
+
+export type {
+  Attribute,
+  Handle,
+  MechanismInfo,
+  Mechanism,
+  ModuleInfo,
+  SlotInfo,
+  Template,
+  TokenInfo,
+} from "pkcs11js";
+
+export type Pkcs11 = InstanceType<typeof pkcs11js.PKCS11>;
+
+/** CK* constants by name (CKA_ID, CKM_ECDSA, ...). */
+export const ck = pkcs11js;
+export const { PKCS11, Pkcs11Error } = pkcs11js;
+
+/** Values pkcs11js 2.1.7 has no (typed) constants for: PKCS#11 3.0 ones, and a slot flag. */
+export const ck3 = {
+  CKF_TOKEN_PRESENT: 0x1,
+  CKK_EC_EDWARDS: 0x40,
+  CKM_EC_EDWARDS_KEY_PAIR_GEN: 0x1055,
+  CKM_EDDSA: 0x1057,
+  CKA_PUBLIC_KEY_INFO: 0x129,
+} as const;
+
+/** CK_ULONG slot ids come back as native-endian 8-byte buffers. */
+export function slotIdOf(handle: Buffer): number {
+  return Number(handle.length >= 8 ? handle.readBigUInt64LE(0) : BigInt(handle.readUInt32LE(0)));
+}
+
+export function slotHandleOf(id: number): Buffer {
+  const handle = Buffer.alloc(8);
+  handle.writeBigUInt64LE(BigInt(id));
+  return handle;
+}

@@ -1,0 +1,217 @@
+/**
+ * Slots and token selection. Slot ids are never cached across C_InitToken: SoftHSM gives a
+ * token a new id (from its serial) once initialized, so tokens are found anew each time.
+ */
+import { TspError } from "../errors.js";
+import { ckrOf, describeCkr, pkcs11Failure } from "./ckr.js";
+import type { Handle, SlotInfo, TokenInfo } from "./lib.js";
+import { ck, ck3, slotIdOf } from "./lib.js";
+import type { Pkcs11Module } from "./module.js";
+import { trimPadded } from "./names.js";
+import type { Pkcs11Uri } from "./uri.js";
+import { formatPkcs11Uri } from "./uri.js";
+
+export interface TokenDescription {
+  label: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  flags: number;
+  initialized: boolean;
+  userPinInitialized: boolean;
+  loginRequired: boolean;
+  uri: string;
+}
+
+export interface SlotEntry {
+  handle: Handle;
+  id: number;
+  description: string;
+  manufacturer: string;
+  tokenPresent: boolean;
+  token: TokenDescription | undefined;
+  /** CKR_ name when the slot has a token the module cannot read (OpenSC: not recognized). */
+  tokenError: string | undefined;
+}
+
+export interface TokenSelector {
+  slot?: number | undefined;
+  label?: string | undefined;
+  serial?: string | undefined;
+  uri?: Pkcs11Uri | undefined;
+}
+
+export function describeToken(info: TokenInfo): TokenDescription {
+  const token = {
+    label: trimPadded(info.label),
+    manufacturer: trimPadded(info.manufacturerID),
+    model: trimPadded(info.model),
+    serial: trimPadded(info.serialNumber),
+  };
+  return {
+    ...token,
+    flags: info.flags,
+    initialized: (info.flags & ck.CKF_TOKEN_INITIALIZED) !== 0,
+    userPinInitialized: (info.flags & ck.CKF_USER_PIN_INITIALIZED) !== 0,
+    loginRequired: (info.flags & ck.CKF_LOGIN_REQUIRED) !== 0,
+    uri: formatPkcs11Uri(token),
+  };
+}
+
+function describeSlot(module: Pkcs11Module, handle: Handle): SlotEntry {
+  let info: SlotInfo;
+  try {
+    info = module.lib.C_GetSlotInfo(handle);
+  } catch (error) {
+    throw pkcs11Failure(error, `read slot 0x${slotIdOf(handle).toString(16)}`);
+  }
+  const tokenPresent = (info.flags & ck3.CKF_TOKEN_PRESENT) !== 0;
+  const entry: SlotEntry = {
+    handle,
+    id: slotIdOf(handle),
+    description: trimPadded(info.slotDescription),
+    manufacturer: trimPadded(info.manufacturerID),
+    tokenPresent,
+    token: undefined,
+    tokenError: undefined,
+  };
+  if (tokenPresent) {
+    try {
+      entry.token = describeToken(module.lib.C_GetTokenInfo(handle));
+    } catch (error) {
+      const name = ckrOf(error);
+      if (name === undefined) throw error;
+      entry.tokenError = name;
+    }
+  }
+  return entry;
+}
+
+/** Slots with a token, or every slot with `all`. */
+export function listSlots(module: Pkcs11Module, all: boolean): SlotEntry[] {
+  return module.slots(!all).map((handle) => describeSlot(module, handle));
+}
+
+function matches(entry: SlotEntry, selector: TokenSelector): boolean {
+  const token = entry.token;
+  if (selector.slot !== undefined && entry.id !== selector.slot) return false;
+  if (selector.label !== undefined && token?.label !== selector.label) return false;
+  if (selector.serial !== undefined && token?.serial !== selector.serial) return false;
+  const uri = selector.uri;
+  if (uri) {
+    if (uri.slotId !== undefined && entry.id !== uri.slotId) return false;
+    if (uri.slotDescription !== undefined && entry.description !== uri.slotDescription)
+      return false;
+    if (uri.slotManufacturer !== undefined && entry.manufacturer !== uri.slotManufacturer)
+      return false;
+    if (uri.token !== undefined && token?.label !== uri.token) return false;
+    if (uri.serial !== undefined && token?.serial !== uri.serial) return false;
+    if (uri.model !== undefined && token?.model !== uri.model) return false;
+    if (uri.manufacturer !== undefined && token?.manufacturer !== uri.manufacturer) return false;
+  }
+  return true;
+}
+
+export function hasSelector(selector: TokenSelector): boolean {
+  const uri = selector.uri;
+  const uriSelects =
+    uri !== undefined &&
+    [
+      uri.slotId,
+      uri.slotDescription,
+      uri.slotManufacturer,
+      uri.token,
+      uri.serial,
+      uri.model,
+      uri.manufacturer,
+    ].some((value) => value !== undefined);
+  return (
+    selector.slot !== undefined ||
+    selector.label !== undefined ||
+    selector.serial !== undefined ||
+    uriSelects
+  );
+}
+
+export function describeSelector(selector: TokenSelector): string {
+  const parts: string[] = [];
+  if (selector.slot !== undefined) parts.push(`slot 0x${selector.slot.toString(16)}`);
+  if (selector.label !== undefined) parts.push(`label "${selector.label}"`);
+  if (selector.serial !== undefined) parts.push(`serial ${selector.serial}`);
+  if (selector.uri?.token !== undefined) parts.push(`URI token "${selector.uri.token}"`);
+  else if (selector.uri) parts.push("the URI");
+  return parts.join(", ") || "any token";
+}
+
+function nameTokens(entries: SlotEntry[]): string {
+  return entries
+    .map(
+      (entry) =>
+        `"${entry.token?.label ?? "?"}" (slot 0x${entry.id.toString(16)}, serial ${entry.token?.serial ?? "?"})`,
+    )
+    .join(", ");
+}
+
+export interface SelectOptions {
+  /** Allow an uninitialized token (init-token); otherwise only initialized ones are candidates. */
+  uninitialized?: boolean;
+  /** Words for "no slots" errors, e.g. the p11-kit server hint. */
+  emptyHint?: string | undefined;
+}
+
+/**
+ * The contract's selection: by slot, label, serial or URI; with no selector, the only
+ * initialized token. No match → exit 3; several → exit 2 naming them.
+ */
+export function selectToken(
+  module: Pkcs11Module,
+  selector: TokenSelector,
+  options: SelectOptions = {},
+): SlotEntry {
+  const slots = listSlots(module, selector.slot !== undefined);
+  if (slots.length === 0) {
+    throw new TspError(
+      "not-found",
+      `select token: no slots with a token in ${module.path}${options.emptyHint ?? ""}`,
+    );
+  }
+  const usable = slots.filter(
+    (entry) => entry.token && (options.uninitialized || entry.token.initialized),
+  );
+  if (!hasSelector(selector)) {
+    if (usable.length === 1 && usable[0]) return usable[0];
+    if (usable.length === 0) {
+      throw new TspError(
+        "not-found",
+        `select token: no initialized token in ${module.path} (run tsp11 init-token)`,
+      );
+    }
+    throw new TspError(
+      "usage",
+      `select token: several tokens, choose one with --token-label, --serial or --slot: ${nameTokens(usable)}`,
+    );
+  }
+  const selected = slots.filter((entry) => matches(entry, selector));
+  const unreadable = selected.find((entry) => entry.tokenError !== undefined);
+  if (unreadable?.tokenError) {
+    const name = unreadable.tokenError;
+    throw new TspError(
+      "not-found",
+      `select token in slot 0x${unreadable.id.toString(16)} of ${module.path}: ${describeCkr(name)}`,
+      { ckr: name },
+    );
+  }
+  const found = selected.filter(
+    (entry) => entry.token && (options.uninitialized || entry.token.initialized),
+  );
+  if (found.length === 1 && found[0]) return found[0];
+  if (found.length === 0) {
+    const uninitialized = selected.some((entry) => entry.token && !entry.token.initialized);
+    const why = uninitialized ? "the token is not initialized" : "no token matches";
+    throw new TspError("not-found", `select token (${describeSelector(selector)}): ${why}`);
+  }
+  throw new TspError(
+    "usage",
+    `select token (${describeSelector(selector)}): several tokens match: ${nameTokens(found)}`,
+  );
+}
