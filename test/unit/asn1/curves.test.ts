@@ -1,0 +1,61 @@
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { CURVES, curveFromEcParams, findCurve } from "../../../src/asn1/curves.js";
+import { fromHex } from "../../../src/asn1/bytes.js";
+
+describe("findCurve", () => {
+  it.each([
+    ["prime256v1", "prime256v1"],
+    ["P-256", "prime256v1"],
+    ["p-256", "prime256v1"],
+    ["SECP256R1", "prime256v1"],
+    ["secp384r1", "secp384r1"],
+    ["P-384", "secp384r1"],
+    ["P-521", "secp521r1"],
+    ["Ed25519", "ed25519"],
+    ["edwards25519", "ed25519"],
+    ["ED448", "ed448"],
+  ])("%s -> %s", (input, name) => {
+    expect(findCurve(input)?.name).toBe(name);
+  });
+
+  it("does not know other curves", () => {
+    expect(findCurve("secp256k1")).toBeUndefined();
+    expect(findCurve("")).toBeUndefined();
+  });
+});
+
+describe("curveFromEcParams", () => {
+  it.each([
+    ["06082a8648ce3d030107", "prime256v1"],
+    ["06052b81040022", "secp384r1"],
+    ["06052b81040023", "secp521r1"],
+    ["06032b6570", "ed25519"],
+    ["06032b6571", "ed448"],
+    // PKCS#11 3.0 PrintableString forms written by SoftHSM and OpenSC.
+    ["130c656477617264733235353139", "ed25519"],
+    ["130a65647761726473343438", "ed448"],
+  ])("%s -> %s", (hex, name) => {
+    expect(curveFromEcParams(fromHex(hex))?.name).toBe(name);
+  });
+
+  it("returns undefined for unknown or truncated params", () => {
+    expect(curveFromEcParams(fromHex("06052b8104000a"))).toBeUndefined(); // secp256k1
+    expect(curveFromEcParams(fromHex("06082a8648ce3d0301"))).toBeUndefined();
+  });
+
+  it("has field sizes matching the curves", () => {
+    expect(CURVES.map((c) => [c.name, c.fieldBytes, c.keyType])).toEqual([
+      ["prime256v1", 32, "ec"],
+      ["secp384r1", 48, "ec"],
+      ["secp521r1", 66, "ec"],
+      ["ed25519", 32, "ec-edwards"],
+      ["ed448", 57, "ec-edwards"],
+    ]);
+  });
+
+  it("stays free of the ASN.1 schema packages (it is loaded on fast paths)", () => {
+    const source = readFileSync(new URL("../../../src/asn1/curves.ts", import.meta.url), "utf8");
+    expect(source).not.toMatch(/from\s+["']@peculiar/);
+  });
+});
