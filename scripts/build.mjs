@@ -1,13 +1,17 @@
 // Bundles src/ into dist/ with esbuild. Code splitting keeps lazily imported parts
 // (the ASN.1 stack, per-command cores) in chunks of their own, so `tsp11 list-slots`
 // loads only what it runs. pkcs11js is a native addon and stays external.
+// The bundle is written aside and swapped in, so a tsp11 running meanwhile never sees a
+// half-written dist/.
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { renameSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
+const dist = fileURLToPath(new URL("../dist", import.meta.url));
+const staging = `${dist}.${process.pid}`;
 await build({
   entryPoints: { main: "src/main.ts" },
-  outdir: "dist",
+  outdir: staging,
   bundle: true,
   splitting: true,
   format: "esm",
@@ -22,3 +26,11 @@ await build({
   },
   logLevel: "warning",
 });
+const old = `${dist}.old.${process.pid}`;
+try {
+  renameSync(dist, old);
+} catch {
+  // no previous build
+}
+renameSync(staging, dist);
+rmSync(old, { recursive: true, force: true });

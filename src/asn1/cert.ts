@@ -26,11 +26,13 @@ import {
   bytesEqual,
   fromArrayBuffer,
   integerToUnsigned,
+  stripLeadingZeros,
   toArrayBuffer,
   toHex,
   unsignedToInteger,
 } from "./bytes.js";
 import { formatDn } from "./dn-format.js";
+import { parseDer } from "./der.js";
 import { decodePemOrDer } from "./pem.js";
 import { parseSpki, rsaSpki, type SpkiInfo } from "./spki.js";
 
@@ -66,7 +68,10 @@ export interface ParsedCertificate {
   issuerDer: Uint8Array;
   /** CKA_SERIAL_NUMBER: the DER INTEGER, tag and length included. */
   serialDer: Uint8Array;
-  /** Lowercase hex of the minimal two's-complement serial (a leading 00 only when needed). */
+  /**
+   * Lowercase hex of the serial's value, as `openssl x509 -serial` shows it (the 00 that DER
+   * adds to keep a number positive is not part of the value).
+   */
   serialHex: string;
   /** RFC 4514. */
   subject: string;
@@ -84,17 +89,17 @@ const NOT_A_CERT = "not a PEM or DER X.509 certificate";
 /** A DER or PEM certificate (detected). Anything else is a one-line usage error. */
 export function parseCertificate(input: Uint8Array): ParsedCertificate {
   const { der: decoded, label } = decodePemOrDer(input, CERTIFICATE_LABELS);
-  const cert = parseOrThrow(decoded, Certificate, NOT_A_CERT);
+  const cert = parseDer(decoded, Certificate, NOT_A_CERT);
   const der = certificateBytes(decoded, cert, label === "TRUSTED CERTIFICATE");
   if (!cert.tbsCertificateRaw) throw new TspError("usage", NOT_A_CERT);
-  const raw = parseOrThrow(cert.tbsCertificateRaw, TbsCertificateRawFields, NOT_A_CERT);
+  const raw = parseDer(cert.tbsCertificateRaw, TbsCertificateRawFields, NOT_A_CERT);
   const tbs = cert.tbsCertificate;
   return {
     der,
     subjectDer: fromArrayBuffer(raw.subject),
     issuerDer: fromArrayBuffer(raw.issuer),
     serialDer: fromArrayBuffer(raw.serialNumber),
-    serialHex: toHex(minimalTwosComplement(new Uint8Array(tbs.serialNumber))),
+    serialHex: serialValueHex(new Uint8Array(tbs.serialNumber)),
     subject: formatDn(tbs.subject),
     issuer: formatDn(tbs.issuer),
     notBefore: tbs.validity.notBefore.getTime(),
@@ -102,14 +107,6 @@ export function parseCertificate(input: Uint8Array): ParsedCertificate {
     spki: fromArrayBuffer(raw.subjectPublicKeyInfo),
     signatureAlgorithm: signatureAlgorithmNameFromOid(cert.signatureAlgorithm.algorithm),
   };
-}
-
-function parseOrThrow<T>(der: Uint8Array | ArrayBuffer, type: new () => T, message: string): T {
-  try {
-    return AsnConvert.parse(der, type);
-  } catch {
-    throw new TspError("usage", message);
-  }
 }
 
 /**
@@ -127,15 +124,13 @@ function certificateBytes(input: Uint8Array, cert: Certificate, trusted: boolean
   throw new TspError("usage", `${NOT_A_CERT}: trailing data after the certificate`);
 }
 
-/** Two's-complement bytes without redundant leading 00 or ff. */
-function minimalTwosComplement(bytes: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < bytes.length - 1) {
-    const [a, b] = [bytes[i] ?? 0, bytes[i + 1] ?? 0];
-    if ((a === 0x00 && b < 0x80) || (a === 0xff && b >= 0x80)) i++;
-    else break;
-  }
-  return bytes.subarray(i);
+/**
+ * A serial's value in hex. Positive serials (all that RFC 5280 allows) lose their leading
+ * zero bytes; a negative one, from a non-conforming CA, keeps its two's-complement bytes.
+ */
+function serialValueHex(bytes: Uint8Array): string {
+  const negative = (bytes[0] ?? 0) >= 0x80;
+  return toHex(negative ? bytes : stripLeadingZeros(bytes));
 }
 
 export interface ParsedPublicKey extends SpkiInfo {
@@ -150,7 +145,7 @@ export interface ParsedPublicKey extends SpkiInfo {
 export function parsePublicKeyInput(input: Uint8Array): ParsedPublicKey {
   const { der, label } = decodePemOrDer(input, ["PUBLIC KEY", "RSA PUBLIC KEY"]);
   if (label === "RSA PUBLIC KEY") {
-    const rsa = parseOrThrow(der, RSAPublicKey, "not a PKCS#1 RSA public key");
+    const rsa = parseDer(der, RSAPublicKey, "not a PKCS#1 RSA public key");
     const spki = rsaSpki(integerToUnsigned(rsa.modulus), integerToUnsigned(rsa.publicExponent));
     return { der: spki, ...parseSpki(spki) };
   }
@@ -183,7 +178,7 @@ export async function buildCertificate(params: CertificateParams): Promise<Uint8
     // Validity picks UTCTime through 2049 and GeneralizedTime after (RFC 5280 4.1.2.5).
     validity: new Validity({ notBefore: params.notBefore, notAfter: params.notAfter }),
     subject: params.subject,
-    subjectPublicKeyInfo: parseOrThrow(
+    subjectPublicKeyInfo: parseDer(
       params.spki,
       SubjectPublicKeyInfo,
       "not a DER SubjectPublicKeyInfo",

@@ -12,7 +12,6 @@ import {
   SubjectPublicKeyInfo,
 } from "@peculiar/asn1-x509";
 import { Attributes, CertificationRequest, CertificationRequestInfo } from "@peculiar/asn1-csr";
-import { TspError } from "../errors.js";
 import {
   signatureAlgorithmIdentifier,
   signatureAlgorithmNameFromOid,
@@ -22,6 +21,7 @@ import {
 import { fromArrayBuffer, toArrayBuffer } from "./bytes.js";
 import { formatDn } from "./dn-format.js";
 import { subjectAltNameExtension } from "./extensions.js";
+import { parseDer } from "./der.js";
 import { decodePemOrDer } from "./pem.js";
 
 /** PKCS#9 extensionRequest (RFC 2985 5.4.2): where a CSR asks for extensions. */
@@ -43,14 +43,14 @@ export async function buildCsr(params: CsrParams): Promise<Uint8Array> {
   const info = new CertificationRequestInfo({
     version: 0,
     subject: params.subject,
-    subjectPKInfo: AsnConvert.parse(params.spki, SubjectPublicKeyInfo),
+    subjectPKInfo: parseDer(params.spki, SubjectPublicKeyInfo, "not a DER SubjectPublicKeyInfo"),
     attributes: csrAttributes(params.sans),
   });
   const infoDer = new Uint8Array(AsnConvert.serialize(info));
   const signature = await params.sign(infoDer);
   const csr = new CertificationRequest({
-    // Parsed back from the signed bytes so the request carries exactly what was signed.
-    certificationRequestInfo: AsnConvert.parse(infoDer, CertificationRequestInfo),
+    // The serializer is deterministic: the request carries infoDer byte for byte.
+    certificationRequestInfo: info,
     signatureAlgorithm: signatureAlgorithmIdentifier(params.scheme),
     signature: toArrayBuffer(signature),
   });
@@ -81,12 +81,7 @@ export interface ParsedCsr {
 /** Reads a DER or PEM CSR; anything else is a usage error. */
 export function parseCsr(input: Uint8Array): ParsedCsr {
   const { der } = decodePemOrDer(input, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]);
-  let csr: CertificationRequest;
-  try {
-    csr = AsnConvert.parse(der, CertificationRequest);
-  } catch {
-    throw new TspError("usage", "not a PEM or DER certificate request");
-  }
+  const csr = parseDer(der, CertificationRequest, "not a PEM or DER certificate request");
   const info = csr.certificationRequestInfo;
   return {
     subject: formatDn(info.subject),

@@ -4,11 +4,10 @@
  * multi-valued RDN both reversed, UTF-8 printed as is), except that streetAddress prints as the
  * RFC's STREET. formatDnOpenssl gives the `/C=US/O=x/CN=a` form `openssl req -subj` takes.
  */
-import { AsnConvert } from "@peculiar/asn1-schema";
 import { Name, type AttributeTypeAndValue, type AttributeValue } from "@peculiar/asn1-x509";
-import { TspError } from "../errors.js";
 import { toHex } from "./bytes.js";
 import { attributeByOid } from "./dn-attributes.js";
+import { parseDer } from "./der.js";
 
 /** RFC 4514 string of a Name or of its DER. */
 export function formatDn(name: Name | Uint8Array): string {
@@ -31,12 +30,7 @@ export function formatDnOpenssl(name: Name | Uint8Array): string {
 }
 
 function toName(name: Name | Uint8Array): Name {
-  if (name instanceof Name) return name;
-  try {
-    return AsnConvert.parse(name, Name);
-  } catch {
-    throw new TspError("usage", "not a DER-encoded Name");
-  }
+  return name instanceof Name ? name : parseDer(name, Name, "not a DER-encoded Name");
 }
 
 function rfc4514Type(oid: string): string {

@@ -8,6 +8,7 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { ECDSASigValue } from "@peculiar/asn1-ecc";
 import { TspError } from "../errors.js";
 import { integerToUnsigned, unsignedToInteger } from "./bytes.js";
+import { parseDer } from "./der.js";
 
 /** r‖s (equal halves) to DER ECDSA-Sig-Value. */
 export function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
@@ -37,12 +38,7 @@ export function ecdsaDerToRaw(der: Uint8Array, fieldBytes: number): Uint8Array {
 }
 
 function parseSigValue(der: Uint8Array): ECDSASigValue {
-  let sig: ECDSASigValue;
-  try {
-    sig = AsnConvert.parse(der, ECDSASigValue);
-  } catch {
-    throw new TspError("usage", "not a DER ECDSA signature");
-  }
+  const sig = parseDer(der, ECDSASigValue, "not a DER ECDSA signature");
   // The parser ignores trailing bytes; a signature with junk after it is not one.
   if (AsnConvert.serialize(sig).byteLength !== der.byteLength) {
     throw new TspError("usage", "not a DER ECDSA signature: trailing data");

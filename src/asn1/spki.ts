@@ -18,6 +18,7 @@ import {
   fromHex,
 } from "./bytes.js";
 import { curveFromEcParams, curveFromOid, type Curve } from "./curves.js";
+import { parseDer } from "./der.js";
 import { toPem } from "./pem.js";
 
 const OID_RSA = "1.2.840.113549.1.1.1";
@@ -57,12 +58,6 @@ export function ecSpki(ecParams: Uint8Array, ecPoint: Uint8Array): Uint8Array {
   const curve = curveFromEcParams(ecParams);
   const point = unwrapEcPoint(ecPoint, curve);
   if (curve?.keyType === "ec-edwards") {
-    if (point.length !== curve.fieldBytes) {
-      throw new TspError(
-        "usage",
-        `an ${curve.name} public key is ${curve.fieldBytes} bytes, not ${point.length}`,
-      );
-    }
     return serializeSpki(new AlgorithmIdentifier({ algorithm: curve.oid }), point);
   }
   // Unknown curves keep the module's own params: they are still a valid ECParameters.
@@ -83,7 +78,8 @@ export function unwrapEcPoint(ecPoint: Uint8Array, curve?: Curve): Uint8Array {
   const inner = parseOctetString(ecPoint);
   if (inner && (!curve || isRawPoint(inner, curve))) return inner;
   if (!curve && !inner) return ecPoint.slice();
-  throw new TspError("usage", `CKA_EC_POINT is not a ${curve ? `${curve.name} ` : ""}point`);
+  const what = curve ? `a valid ${curve.name} point` : "a valid EC point";
+  throw new TspError("usage", `CKA_EC_POINT is not ${what} (${ecPoint.length} bytes)`);
 }
 
 function isRawPoint(bytes: Uint8Array, curve: Curve): boolean {
@@ -112,7 +108,7 @@ function serializeSpki(algorithm: AlgorithmIdentifier, key: Uint8Array): Uint8Ar
 
 /** What a DER SPKI holds. Anything else than an RSA, EC or Edwards key is a usage error. */
 export function parseSpki(der: Uint8Array): SpkiInfo {
-  const spki = decodeSpki(der);
+  const spki = parseDer(der, SubjectPublicKeyInfo, "not a DER SubjectPublicKeyInfo");
   const key = fromArrayBuffer(spki.subjectPublicKey);
   const oid = spki.algorithm.algorithm;
   if (oid === OID_RSA || oid === OID_RSASSA_PSS) return rsaInfo(key);
@@ -124,21 +120,8 @@ export function parseSpki(der: Uint8Array): SpkiInfo {
   throw new TspError("usage", `unsupported public key algorithm ${oid}`);
 }
 
-function decodeSpki(der: Uint8Array): SubjectPublicKeyInfo {
-  try {
-    return AsnConvert.parse(der, SubjectPublicKeyInfo);
-  } catch {
-    throw new TspError("usage", "not a DER SubjectPublicKeyInfo");
-  }
-}
-
 function rsaInfo(key: Uint8Array): SpkiInfo {
-  let rsa: RSAPublicKey;
-  try {
-    rsa = AsnConvert.parse(key, RSAPublicKey);
-  } catch {
-    throw new TspError("usage", "not a valid RSA public key");
-  }
+  const rsa = parseDer(key, RSAPublicKey, "not a valid RSA public key");
   const modulus = integerToUnsigned(rsa.modulus);
   return {
     keyType: "rsa",

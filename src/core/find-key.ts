@@ -29,13 +29,20 @@ export interface TokenKey {
   curve?: string | undefined;
 }
 
-export function keySelectorOf(label: string | undefined, id: Uint8Array | undefined, uri: Pkcs11Uri | undefined): KeySelector {
+export function keySelectorOf(
+  label: string | undefined,
+  id: Uint8Array | undefined,
+  uri: Pkcs11Uri | undefined,
+): KeySelector {
   const selector: KeySelector = {
     label: label ?? uri?.object,
     id: id ?? uri?.id,
   };
   if (selector.label === undefined && selector.id === undefined) {
-    throw new TspError("usage", "name the key with -i/--key <label>, --id <hex> or --uri with object= or id=");
+    throw new TspError(
+      "usage",
+      "name the key with -i/--key <label>, --id <hex> or --uri with object= or id=",
+    );
   }
   return selector;
 }
@@ -49,13 +56,23 @@ export function describeKeySelector(selector: KeySelector): string {
 
 /** The one object of a class that the selector names. */
 export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySelector): TokenKey {
-  const handles = session.findObjects({ class: CLASS_VALUES[cls], label: selector.label, id: selector.id });
+  const handles = session.findObjects({
+    class: CLASS_VALUES[cls],
+    label: selector.label,
+    id: selector.id,
+  });
   const what = cls.replace("-", " ");
   if (handles.length === 0) {
-    throw new TspError("not-found", `find key: no ${what} with ${describeKeySelector(selector)} on the token`);
+    throw new TspError(
+      "not-found",
+      `find key: no ${what} with ${describeKeySelector(selector)} on the token`,
+    );
   }
   if (handles.length > 1) {
-    throw new TspError("usage", `find key: ${handles.length} ${what}s match ${describeKeySelector(selector)}; name one by --id`);
+    throw new TspError(
+      "usage",
+      `find key: ${handles.length} ${what}s match ${describeKeySelector(selector)}; name one by --id`,
+    );
   }
   const [handle] = handles as [Handle];
   const values = session.read(handle, ["keyType", "label", "id", "modulus", "ecParams"]);
@@ -75,7 +92,11 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
  * The private key, or with `publicFallback` (verify) the public key when the token holds
  * no private key of that name: a public key object alone is enough to verify.
  */
-export function findSigningKey(session: TokenSession, selector: KeySelector, publicFallback = false): TokenKey {
+export function findSigningKey(
+  session: TokenSession,
+  selector: KeySelector,
+  publicFallback = false,
+): TokenKey {
   try {
     return findKey(session, "private-key", selector);
   } catch (error) {

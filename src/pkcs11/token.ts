@@ -9,7 +9,7 @@ import { ckrOf } from "./ckr.js";
 import type { ModuleOptions } from "./module.js";
 import { Pkcs11Module } from "./module.js";
 import type { SelectOptions, SlotEntry, TokenDescription, TokenSelector } from "./select.js";
-import { describeToken, hasSelector, selectToken } from "./select.js";
+import { describeToken, selectToken } from "./select.js";
 import { TokenSession } from "./session.js";
 
 export type LoginPolicy = "required" | "if-pin" | "none" | "so";
@@ -24,14 +24,17 @@ export interface OpenTokenOptions extends SelectOptions {
 }
 
 /**
- * Answers SoftHSM's file store gives for a moment while another process writes it (several
- * tsp11 processes started together): worth a fresh look at the slots, never a failure.
+ * Answers SoftHSM 2.6's file store gives for a moment while another process rewrites the
+ * token file (several tsp11 processes started together; measured: C_Login answering
+ * CKR_USER_PIN_NOT_INITIALIZED or CKR_GENERAL_ERROR, C_GetTokenInfo CKR_GENERAL_ERROR, the
+ * token missing from the slot list). Worth a fresh look at the slots, a bounded number of times.
  */
 const TRANSIENT = new Set([
   "CKR_TOKEN_NOT_PRESENT",
   "CKR_USER_PIN_NOT_INITIALIZED",
   "CKR_SLOT_ID_INVALID",
   "CKR_TOKEN_NOT_RECOGNIZED",
+  "CKR_GENERAL_ERROR",
 ]);
 const RETRY_DELAYS_MS = [20, 40, 80, 160, 320];
 
@@ -54,19 +57,19 @@ export class TokenScope implements Disposable {
   }
 }
 
-function isTransient(error: unknown, selector: TokenSelector): boolean {
+function isTransient(error: unknown): boolean {
   const name = error instanceof TspError ? error.ckr : ckrOf(error);
   if (name !== undefined) return TRANSIENT.has(name);
-  // A named token that is momentarily missing from the slot list.
-  return error instanceof TspError && error.kind === "not-found" && hasSelector(selector);
+  // A token momentarily missing from the slot list.
+  return error instanceof TspError && error.kind === "not-found";
 }
 
 function openSession(
   module: Pkcs11Module,
+  slot: SlotEntry,
   options: OpenTokenOptions,
   pin: Pin | undefined,
 ): TokenScope {
-  const slot = selectToken(module, options.selector, options);
   const session = TokenSession.open(module.lib, slot.handle, options.rw, module.trace);
   const release = module.onRelease(() => {
     session[Symbol.dispose]();
@@ -89,31 +92,25 @@ function openSession(
   }
 }
 
-async function pinFor(options: OpenTokenOptions, module: Pkcs11Module): Promise<Pin | undefined> {
-  if (options.login === "none") return undefined;
-  const given = await options.pin(false);
-  if (given || options.login === "if-pin") return given;
-  // A token without CKF_LOGIN_REQUIRED is used without logging in unless a PIN is given.
-  if (options.login === "required") {
-    const slot = selectToken(module, options.selector, options);
-    if (slot.token && !slot.token.loginRequired) return undefined;
-  }
-  return options.pin(true);
+/** Prompting is for a login that is needed: a token without CKF_LOGIN_REQUIRED is used as is. */
+function needsPrompt(login: LoginPolicy, slot: SlotEntry): boolean {
+  return login === "so" || (login === "required" && slot.token?.loginRequired !== false);
 }
 
 export async function openToken(options: OpenTokenOptions): Promise<TokenScope> {
   const module = Pkcs11Module.load(options.module);
   try {
-    const pin = await pinFor(options, module);
+    let pin = options.login === "none" ? undefined : await options.pin(false);
     for (let attempt = 0; ; attempt++) {
       try {
-        return openSession(module, options, pin);
+        const slot = selectToken(module, options.selector, options);
+        if (!pin && needsPrompt(options.login, slot)) pin = await options.pin(true);
+        return openSession(module, slot, options, pin);
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
-        if (delay === undefined || !isTransient(error, options.selector)) throw error;
-        module.trace?.(
-          `transient answer (${error instanceof Error ? error.message : String(error)}); looking again in ${delay} ms`,
-        );
+        if (delay === undefined || !isTransient(error)) throw error;
+        const why = error instanceof Error ? error.message : String(error);
+        module.trace?.(`transient answer (${why}); looking at the slots again in ${delay} ms`);
         await sleep(delay);
         module.reinitialize();
       }

@@ -1,0 +1,32 @@
+import { describe, it, expect } from "vitest";
+import { readdirSync, readFileSync } from "node:fs";
+
+// style.md section 0: src/asn1 is pure (no I/O, never pkcs11js or output), and curves.ts is
+// loaded on fast paths, so it must not pull in the ASN.1 schema packages.
+const dir = new URL("../../../src/asn1/", import.meta.url);
+const sources = readdirSync(dir)
+  .filter((f) => f.endsWith(".ts"))
+  .map((f) => ({ file: f, text: readFileSync(new URL(f, dir), "utf8") }));
+const importsOf = (text: string): string[] =>
+  [...text.matchAll(/^\s*(?:import|export)[^"']*from\s+["']([^"']+)["']/gm)].map((m) => m[1] ?? "");
+
+describe("src/asn1 boundaries", () => {
+  it("finds the layer's files", () => {
+    expect(sources.map((s) => s.file)).toEqual(
+      expect.arrayContaining(["dn.ts", "curves.ts", "csr.ts"]),
+    );
+  });
+
+  it.each(sources)("$file imports only schemas, errors.ts and its siblings", ({ text }) => {
+    for (const spec of importsOf(text)) {
+      const allowed =
+        spec.startsWith("@peculiar/") || spec === "../errors.js" || /^\.\/[\w-]+\.js$/.test(spec);
+      expect(allowed, spec).toBe(true);
+    }
+  });
+
+  it("curves.ts imports nothing from @peculiar", () => {
+    const curves = sources.find((s) => s.file === "curves.ts");
+    expect(curves && importsOf(curves.text)).toEqual([]);
+  });
+});

@@ -1,0 +1,54 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import { padTokenLabel } from "../../../src/core/init-token.js";
+import { givenPin, Pin } from "../../../src/pin.js";
+
+describe("Pin", () => {
+  it("never prints its value", () => {
+    const pin = new Pin("s3cret");
+    expect(String(pin)).toBe("***");
+    expect(JSON.stringify({ pin })).toBe('{"pin":"***"}');
+    expect(inspect(pin)).not.toContain("s3cret");
+    expect(`${pin}`).toBe("***");
+    expect(pin.reveal()).toBe("s3cret");
+  });
+
+  it("reads exactly one trailing newline off a PIN file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsp11-pin-"));
+    const file = join(dir, "pin");
+    writeFileSync(file, "1234\n\n");
+    expect(givenPin({ file })?.reveal()).toBe("1234\n");
+    writeFileSync(file, "1234\r\n");
+    expect(givenPin({ file })?.reveal()).toBe("1234");
+  });
+
+  it("takes env:NAME, and an empty PIN is a PIN", () => {
+    process.env.TSP11_TEST_PIN_VALUE = "9999";
+    expect(givenPin({ value: "env:TSP11_TEST_PIN_VALUE" })?.reveal()).toBe("9999");
+    expect(givenPin({ value: "" })?.reveal()).toBe("");
+    expect(givenPin({})).toBeUndefined();
+  });
+
+  it("refuses two sources and a missing file (exit 2)", () => {
+    expect(() => givenPin({ value: "1", file: "/nonexistent" })).toThrow(
+      /either --pin or --pin-file/,
+    );
+    expect(() => givenPin({ file: "/nonexistent/pin" })).toThrow(/no such file/);
+  });
+});
+
+describe("padTokenLabel", () => {
+  it("pads to 32 bytes counting UTF-8 bytes", () => {
+    expect(padTokenLabel("demo")).toHaveLength(32);
+    const padded = padTokenLabel("zoë");
+    expect(Buffer.byteLength(padded)).toBe(32);
+  });
+
+  it("refuses empty and over-long labels", () => {
+    expect(() => padTokenLabel("")).toThrow(/must not be empty/);
+    expect(() => padTokenLabel("é".repeat(17))).toThrow(/34 bytes long/);
+  });
+});
