@@ -16,3 +16,19 @@ export function releaseAll(): void {
     release();
   }
 }
+
+/** Returns true when it took care of the signal; false leaves it to the default. */
+export type SignalHandler = (signal: NodeJS.Signals) => boolean;
+let signalHandler: SignalHandler | undefined;
+
+/**
+ * Lets a long-running command (serve) take SIGINT/SIGTERM over, e.g. for a graceful shutdown;
+ * the default (release everything, exit 130) stays for whatever the handler declines.
+ */
+export function overrideSignals(handler: SignalHandler | undefined): void {
+  signalHandler = handler;
+}
+
+export function signalHandled(signal: NodeJS.Signals): boolean {
+  return signalHandler?.(signal) ?? false;
+}

@@ -3,10 +3,17 @@
  * file. Definitions are cheap; each command loads its PKCS#11 and ASN.1 code when it runs.
  */
 import { Command, Option } from "commander";
+import { infoCommand } from "./commands/info.js";
 import { initTokenCommand } from "./commands/init-token.js";
 import { keygenCommand } from "./commands/keygen.js";
+import { listMechanismsCommand } from "./commands/list-mechanisms.js";
 import { listObjectsCommand } from "./commands/list-objects.js";
 import { listSlotsCommand } from "./commands/list-slots.js";
+import { reqCommand } from "./commands/req.js";
+import { serveCommand } from "./commands/serve.js";
+import { signCommand } from "./commands/sign.js";
+import { verifyCommand } from "./commands/verify.js";
+import { writeObjectCommand } from "./commands/write-object.js";
 import { parseSlotId } from "./options.js";
 import { VERSION } from "./version.js";
 
@@ -57,6 +64,13 @@ export function buildProgram(): Command {
     initTokenCommand(),
     keygenCommand(),
     listObjectsCommand(),
+    reqCommand(),
+    writeObjectCommand(),
+    signCommand(),
+    verifyCommand(),
+    listMechanismsCommand(),
+    infoCommand(),
+    serveCommand(),
   ]) {
     program.addCommand(command.exitOverride().configureOutput({ outputError: () => undefined }));
   }

@@ -1,13 +1,16 @@
 /**
  * What every command gets: the global options, the output, and the one way to a token.
- * PKCS#11 code is imported here lazily, so `--help` and parsing never load the addon.
+ * The PKCS#11 layer is small and nearly every command needs it, so it is bundled with the
+ * entry point (one file to load); the ASN.1 stack and serve load only where used.
  */
 import { TspError } from "./errors.js";
 import type { Output } from "./output/io.js";
-import type { Pin } from "./pin.js";
+import { givenPin, Pin, promptPin } from "./pin.js";
+import { resolveModule } from "./pkcs11/default-module.js";
 import type { Pkcs11Module, ModuleOptions } from "./pkcs11/module.js";
 import type { TokenSelector } from "./pkcs11/select.js";
 import type { LoginPolicy, TokenScope } from "./pkcs11/token.js";
+import { openModule, openToken } from "./pkcs11/token.js";
 import { parsePkcs11Uri } from "./pkcs11/uri.js";
 import type { Pkcs11Uri } from "./pkcs11/uri.js";
 
@@ -62,7 +65,6 @@ export class CommandContext {
 
   async moduleOptions(): Promise<ModuleOptions> {
     if (!this.#moduleOptions) {
-      const { resolveModule } = await import("./pkcs11/default-module.js");
       const resolved = resolveModule(this.globals.module ?? this.uri?.modulePath);
       this.#moduleOptions = {
         path: resolved.path,
@@ -77,20 +79,41 @@ export class CommandContext {
     return this.#moduleOptions;
   }
 
+  /** p11-kit-client.so: the default with P11_KIT_SERVER_ADDRESS, or named by --module. */
+  #isP11KitClient(): boolean {
+    const path = this.#moduleOptions?.path ?? this.globals.module ?? this.uri?.modulePath;
+    if (path === undefined) return Boolean(process.env.P11_KIT_SERVER_ADDRESS);
+    return /(^|\/)p11-kit-client\.so[^/]*$/.test(path);
+  }
+
   /** "no slots" is not "no token" through p11-kit: say where the server should be. */
   emptyHint(): string | undefined {
+    if (!this.#isP11KitClient()) return undefined;
     const address = process.env.P11_KIT_SERVER_ADDRESS;
-    if (!address || this.globals.module) return undefined;
+    if (!address) return ": P11_KIT_SERVER_ADDRESS is not set (p11-kit-client.so needs a server)";
     return `: is the p11-kit server at ${address} running?`;
   }
 
+  /**
+   * A p11-kit client whose server went away answers CKR_DEVICE_ERROR to every call: the
+   * error then names the server, so "token unreachable" says which one.
+   */
+  explain(error: unknown): unknown {
+    if (!(error instanceof TspError) || error.ckr !== "CKR_DEVICE_ERROR") return error;
+    if (!this.#isP11KitClient()) return error;
+    const address = process.env.P11_KIT_SERVER_ADDRESS ?? "(P11_KIT_SERVER_ADDRESS unset)";
+    return new TspError(
+      error.kind,
+      `${error.message}: lost the connection to the p11-kit server at ${address}`,
+      { ckr: error.ckr, cause: error },
+    );
+  }
+
   async openModule(): Promise<Pkcs11Module> {
-    const { openModule } = await import("./pkcs11/token.js");
     return openModule(await this.moduleOptions());
   }
 
   async openToken(request: TokenRequest): Promise<TokenScope> {
-    const { openToken } = await import("./pkcs11/token.js");
     return openToken({
       module: await this.moduleOptions(),
       selector: this.selector,
@@ -104,15 +127,13 @@ export class CommandContext {
 
   /** The user PIN from --pin / TSP11_PIN, --pin-file, the URI's pin-value, else a prompt. */
   async userPin(prompt: boolean): Promise<Pin | undefined> {
-    const { givenPin, Pin: PinClass, promptPin } = await import("./pin.js");
     const given = givenPin({ value: this.globals.pin, file: this.globals.pinFile });
     if (given) return given;
-    if (this.uri?.pinValue !== undefined) return new PinClass(this.uri.pinValue);
+    if (this.uri?.pinValue !== undefined) return new Pin(this.uri.pinValue);
     return prompt ? promptPin("User PIN") : undefined;
   }
 
   async soPin(prompt: boolean): Promise<Pin | undefined> {
-    const { givenPin, promptPin } = await import("./pin.js");
     const given = givenPin({ value: this.globals.soPin });
     if (given) return given;
     return prompt ? promptPin("SO PIN") : undefined;

@@ -3,7 +3,8 @@
  * code. The only place that exits the process.
  */
 import { CommanderError } from "commander";
-import { releaseAll } from "./cleanup.js";
+import { releaseAll, signalHandled } from "./cleanup.js";
+import { buildProgram } from "./cli.js";
 import { InterruptedError, TspError } from "./errors.js";
 
 interface RenderedError {
@@ -44,9 +45,11 @@ function interrupted(): never {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  process.on("SIGINT", interrupted);
-  process.on("SIGTERM", interrupted);
-  const { buildProgram } = await import("./cli.js");
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!signalHandled(signal)) interrupted();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     await buildProgram().parseAsync(argv, { from: "user" });
   } catch (error) {

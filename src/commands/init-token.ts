@@ -35,6 +35,7 @@ export function initTokenCommand(): Command {
           userPin,
           selector: ctx.selector,
           force: flags.force === true,
+          emptyHint: ctx.emptyHint(),
         });
         if (ctx.output.json) ctx.output.writeJson(result);
         else

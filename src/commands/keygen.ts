@@ -72,7 +72,7 @@ export function keygenCommand(): Command {
         let result: KeygenResult;
         {
           using scope = await ctx.openToken({ login: "required", rw: true });
-          result = runKeygen(
+          result = await runKeygen(
             scope,
             {
               spec: flags.keyType,

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import type { SlotJson } from "../core/list-slots.js";
+import { runListSlots } from "../core/list-slots.js";
 import { printTable } from "../output/render.js";
 import { withContext } from "./shared.js";
 
@@ -17,7 +18,6 @@ export function listSlotsCommand(): Command {
     )
     .action(
       withContext<ListSlotsFlags>(async (flags, ctx) => {
-        const { runListSlots } = await import("../core/list-slots.js");
         let slots: SlotJson[];
         {
           using module = await ctx.openModule();

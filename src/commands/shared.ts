@@ -11,12 +11,17 @@ export function withContext<O>(handler: Handler<O>): (...args: unknown[]) => Pro
   return async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const globals = command.optsWithGlobals<GlobalOptions>();
-    const output = new Output({
+    const output = await Output.create({
       json: globals.json === true,
       color: globals.color !== false,
       quiet: globals.quiet === true,
       verbose: globals.verbose === true,
     });
-    await handler(command.opts() as O, new CommandContext(globals, output), command.args);
+    const ctx = new CommandContext(globals, output);
+    try {
+      await handler(command.opts() as O, ctx, command.args);
+    } catch (error) {
+      throw ctx.explain(error);
+    }
   };
 }

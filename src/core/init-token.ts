@@ -13,6 +13,8 @@ export interface InitTokenOptions {
   userPin?: Pin | undefined;
   selector: TokenSelector;
   force: boolean;
+  /** Words for "no slots" (the p11-kit server hint). */
+  emptyHint?: string | undefined;
 }
 
 export interface InitTokenResult {
@@ -37,6 +39,12 @@ export function padTokenLabel(label: string): string {
 
 function chooseSlot(module: Pkcs11Module, options: InitTokenOptions): SlotEntry {
   const slots = listSlots(module, true).filter((entry) => entry.tokenPresent);
+  if (slots.length === 0) {
+    throw new TspError(
+      "not-found",
+      `init-token: no slots with a token in ${module.path}${options.emptyHint ?? ""}`,
+    );
+  }
   if (!hasSelector(options.selector)) {
     const free = slots.find((entry) => entry.token && !entry.token.initialized);
     if (free) return free;

@@ -15,6 +15,7 @@ import {
 } from "../pkcs11/keys.js";
 import type { Attribute, Handle } from "../pkcs11/lib.js";
 import { CLASS_VALUES } from "../pkcs11/names.js";
+import type { MaybePromise } from "../pkcs11/session.js";
 import type { TokenScope } from "../pkcs11/token.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { PublicKeyMaterial } from "./public-key.js";
@@ -94,15 +95,19 @@ function isTemplateRefusal(error: unknown): boolean {
   );
 }
 
-function generate<T>(run: (onlyRequested: boolean) => T, hooks: KeygenHooks): T {
+/** Awaits the generation: synchronous in the CLI, on the thread pool in serve's async sessions. */
+async function generate<T>(
+  run: (onlyRequested: boolean) => MaybePromise<T>,
+  hooks: KeygenHooks,
+): Promise<T> {
   try {
-    return run(false);
+    return await run(false);
   } catch (error) {
     if (!isTemplateRefusal(error)) throw error;
     hooks.warn(
       "the token refused a template with explicit false usages; retrying with only the requested ones",
     );
-    return run(true);
+    return await run(true);
   }
 }
 
@@ -116,11 +121,11 @@ function warnUnrequested(usage: KeyUsage[], requested: KeyUsage[], hooks: Keygen
     hooks.warn(`the token gave the key usages that were not asked for: ${extra.join(", ")}`);
 }
 
-export function runKeygen(
+export async function runKeygen(
   scope: TokenScope,
   options: KeygenOptions,
   hooks: KeygenHooks,
-): KeygenResult {
+): Promise<KeygenResult> {
   checkMechanism(scope, options.spec);
   const replaced = existingKeys(scope, options);
   if (replaced.length > 0 && !options.force) {
@@ -132,20 +137,20 @@ export function runKeygen(
   const usage = options.usage ?? defaultUsage(options.spec);
   const result =
     options.spec.keyType === "aes"
-      ? generateSecret(scope, options, usage, hooks)
-      : generatePair(scope, options, usage, hooks);
+      ? await generateSecret(scope, options, usage, hooks)
+      : await generatePair(scope, options, usage, hooks);
   // --force: the old keys go only once the new one exists.
   for (const handle of replaced)
     scope.session.destroyObject(handle, "keygen: destroy the replaced key");
   return result;
 }
 
-function generatePair(
+async function generatePair(
   scope: TokenScope,
   options: KeygenOptions,
   usage: KeyUsage[],
   hooks: KeygenHooks,
-): KeygenResult {
+): Promise<KeygenResult> {
   const spec = options.spec;
   if (spec.keyType === "aes")
     throw new TspError("usage", "keygen: aes is a secret key, not a pair");
@@ -163,7 +168,7 @@ function generatePair(
       : undefined;
   let keys: { publicKey: Handle; privateKey: Handle };
   try {
-    keys = generate((onlyRequested) => {
+    keys = await generate((onlyRequested) => {
       const { publicTemplate, privateTemplate } = pairTemplates(request, onlyRequested);
       return scope.session.generateKeyPair(
         request.mechanism,
@@ -207,17 +212,17 @@ function readNewPublicKey(scope: TokenScope, publicKey: Handle): PublicKeyMateri
   return material;
 }
 
-function generateSecret(
+async function generateSecret(
   scope: TokenScope,
   options: KeygenOptions,
   usage: KeyUsage[],
   hooks: KeygenHooks,
-): KeygenResult {
+): Promise<KeygenResult> {
   if (options.spec.keyType !== "aes") throw new TspError("usage", "keygen: not a secret key type");
   const bits = options.spec.bits;
   // A secret key has no public value to hash: its id is random unless given.
   const id = options.id ?? createHash("sha1").update(randomBytes(32)).digest();
-  const handle = generate((onlyRequested) => {
+  const handle = await generate((onlyRequested) => {
     const template: Attribute[] = secretTemplate(
       { label: options.label, id, usage, extractable: options.extractable, valueLen: bits / 8 },
       onlyRequested,

@@ -67,11 +67,22 @@ const USAGE: readonly AttributeName[] = [
   "unwrap",
 ];
 
+/**
+ * Usage attributes each class has: asking a public key for CKA_SIGN is CKR_ATTRIBUTE_TYPE_INVALID
+ * on SoftHSM, which would cost a read per attribute instead of one per object.
+ */
+const USAGE_OF_CLASS: Partial<Record<ObjectClass, readonly AttributeName[]>> = {
+  "private-key": ["sign", "decrypt", "derive", "unwrap"],
+  "public-key": ["verify", "encrypt", "derive", "wrap"],
+  "secret-key": USAGE,
+};
+
 /** The one template each kind of object is read with. */
 function templateFor(cls: ObjectClass, keyType: string | undefined): AttributeName[] {
   if (cls === "certificate") return [...COMMON, "value"];
-  if (cls === "data") return [...COMMON, "application"];
-  const names: AttributeName[] = [...COMMON, ...USAGE];
+  // Data objects have no CKA_ID (SoftHSM, tpm2-pkcs11: CKR_ATTRIBUTE_TYPE_INVALID).
+  if (cls === "data") return ["label", "private", "application"];
+  const names: AttributeName[] = [...COMMON, ...(USAGE_OF_CLASS[cls] ?? [])];
   if (keyType === undefined) names.push("keyType");
   if (cls !== "public-key") names.push("sensitive", "extractable");
   if (keyType === "rsa") names.push("modulus");
@@ -230,8 +241,12 @@ const CLASS_ORDER: readonly ObjectClass[] = [
 /** Grouped by id, so a key pair and its certificate stand together. */
 function compareObjects(a: ObjectJson, b: ObjectJson): number {
   return (
-    a.id.localeCompare(b.id) ||
+    compareText(a.id, b.id) ||
     CLASS_ORDER.indexOf(a.class) - CLASS_ORDER.indexOf(b.class) ||
-    a.label.localeCompare(b.label)
+    compareText(a.label, b.label)
   );
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

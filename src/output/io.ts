@@ -2,7 +2,7 @@
  * Streams, TTY detection and colour, decided once. stdout carries only the result;
  * prompts, progress, warnings, traces and errors go to stderr.
  */
-import { Chalk, type ChalkInstance } from "chalk";
+import type { ChalkInstance } from "chalk";
 
 export interface OutputSettings {
   json: boolean;
@@ -23,19 +23,32 @@ function colorLevel(settings: OutputSettings, stdoutTTY: boolean): 0 | 1 | 2 | 3
   return 1;
 }
 
+/** The colours tsp11 uses; plain text when colour is off (chalk is then never loaded). */
+export type Painter = Pick<ChalkInstance, "bold" | "red" | "green" | "yellow" | "dim">;
+
+const same = (text: string): string => text;
+const PLAIN: Painter = { bold: same, red: same, green: same, yellow: same, dim: same } as unknown as Painter;
+
 export class Output {
   readonly settings: OutputSettings;
   readonly streams: Streams;
-  readonly color: ChalkInstance;
+  readonly color: Painter;
   readonly stdoutTTY: boolean;
   readonly stderrTTY: boolean;
 
-  constructor(settings: OutputSettings, streams: Streams = process) {
+  private constructor(settings: OutputSettings, streams: Streams, color: Painter) {
     this.settings = settings;
     this.streams = streams;
     this.stdoutTTY = streams.stdout.isTTY === true;
     this.stderrTTY = streams.stderr.isTTY === true;
-    this.color = new Chalk({ level: colorLevel(settings, this.stdoutTTY) });
+    this.color = color;
+  }
+
+  static async create(settings: OutputSettings, streams: Streams = process): Promise<Output> {
+    const level = colorLevel(settings, streams.stdout.isTTY === true);
+    if (level === 0) return new Output(settings, streams, PLAIN);
+    const { Chalk } = await import("chalk");
+    return new Output(settings, streams, new Chalk({ level }));
   }
 
   get json(): boolean {

@@ -56,9 +56,22 @@ export function ckrName(code: number): string {
   return namesByCode.get(code) ?? `CKR_0x${code.toString(16).padStart(8, "0")}`;
 }
 
-/** The CKR_ name a pkcs11js call failed with, or undefined for any other error. */
+/**
+ * pkcs11js 2.1.7 overrides C_CreateObject, C_SetAttributeValue and C_CopyObject in a subclass
+ * and so leaves their errors unwrapped: a plain Error whose message is `CKR_NAME:code`.
+ */
+const RAW_CKR = /^(CKR_[A-Z0-9_]+):\d+$/;
+
+/**
+ * The CKR_ name a pkcs11js call failed with (also once `step` made it a TspError), or
+ * undefined for any other error.
+ */
 export function ckrOf(error: unknown): string | undefined {
-  if (!(error instanceof Pkcs11Error)) return undefined;
+  if (error instanceof TspError) return error.ckr;
+  if (!(error instanceof Pkcs11Error)) {
+    if (!(error instanceof Error) || error instanceof TypeError) return undefined;
+    return RAW_CKR.exec(error.message)?.[1];
+  }
   return error.message.startsWith("CKR_") ? error.message : ckrName(error.code);
 }
 

@@ -1,7 +1,8 @@
 /**
  * Signing and verifying on the token: the raw C_Sign / C_Verify calls, single and
- * multi-part, and the CKM numbers of the signature mechanisms tsp11 names. Only the
- * synchronous pkcs11js calls are used: the async ones cost a worker round trip per call.
+ * multi-part, and the CKM numbers of the signature mechanisms tsp11 names. The CLI uses the
+ * synchronous pkcs11js calls (the async ones cost a worker round trip per call); a session
+ * opened async (serve) runs the one-shot C_Sign on the thread pool.
  *
  * Multi-part signing never asks C_SignFinal for the length first (some modules end the
  * operation on a NULL-buffer call and then sign the empty input): the caller passes a buffer
@@ -10,7 +11,7 @@
 import { isCkr, pkcs11Failure, step } from "./ckr.js";
 import type { Handle, Mechanism } from "./lib.js";
 import { ck, ck3 } from "./lib.js";
-import type { TokenSession } from "./session.js";
+import type { MaybePromise, TokenSession } from "./session.js";
 
 export type DigestName = "sha256" | "sha384" | "sha512";
 
@@ -65,19 +66,22 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
-/** C_SignInit + C_Sign: one signature over `data`, at most `maxLength` bytes long. */
+/**
+ * C_SignInit + C_Sign: one signature over `data`, at most `maxLength` bytes long. In an async
+ * session (serve) the C_Sign runs on the thread pool and this returns its promise.
+ */
 export function signOnce(
   session: TokenSession,
   mechanism: Mechanism,
   key: Handle,
   data: Uint8Array,
   maxLength: number,
-): Buffer {
+): MaybePromise<Buffer> {
   const { lib, handle } = session;
   step("start signing", () => {
     lib.C_SignInit(handle, mechanism, key);
   });
-  return step("sign", () => lib.C_Sign(handle, asBuffer(data), Buffer.allocUnsafe(maxLength)));
+  return session.sign(asBuffer(data), Buffer.allocUnsafe(maxLength), "sign");
 }
 
 /** A multi-part signature: C_SignInit, C_SignUpdate per chunk, one C_SignFinal. */

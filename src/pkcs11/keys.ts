@@ -17,10 +17,12 @@ const PRIVATE_USAGE: Readonly<Record<string, AttributeName>> = {
   derive: "derive",
   unwrap: "unwrap",
 };
+/** CKA_DERIVE on both halves: NSS turns it on for an EC public key when the template is silent. */
 const PUBLIC_USAGE: Readonly<Record<string, AttributeName>> = {
   verify: "verify",
   encrypt: "encrypt",
   wrap: "wrap",
+  derive: "derive",
 };
 const SECRET_USAGE: readonly AttributeName[] = [
   "encrypt",

@@ -1,9 +1,13 @@
 /**
  * The only importer of pkcs11js. pkcs11js ends with `module.exports = { ...pkcs11, PKCS11 }`,
- * which Node's ESM loader cannot see through: named imports crash at run time, so it is
- * imported by default and re-exported from here.
+ * which Node's ESM loader cannot see through: named imports crash at run time. It is loaded
+ * whole with require() (it is CommonJS; this also spares start-up ESM's export analysis of
+ * it) and re-exported from here.
  */
-import pkcs11js from "pkcs11js";
+import { createRequire } from "node:module";
+import type * as Pkcs11js from "pkcs11js";
+
+const pkcs11js = createRequire(import.meta.url)("pkcs11js") as typeof Pkcs11js;
 
 export type {
   Attribute,

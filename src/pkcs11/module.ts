@@ -79,7 +79,17 @@ export class Pkcs11Module implements Disposable {
       this.lib.C_Initialize(options);
     } catch (error) {
       if (!isCkr(error, "CKR_CRYPTOKI_ALREADY_INITIALIZED")) {
-        throw pkcs11Failure(error, `initialize module ${this.path}`, "module");
+        // NSS's softoken refuses to start without its database location.
+        const what = params
+          ? `initialize module ${this.path} with the given --module-params`
+          : `initialize module ${this.path}`;
+        const failure = pkcs11Failure(error, what, "module");
+        if (params || !isCkr(error, "CKR_ARGUMENTS_BAD")) throw failure;
+        throw new TspError(
+          "module",
+          `${failure.message}; it may need library parameters: --module-params (NSS: "configdir='sql:DIR' certPrefix='' keyPrefix='' secmod='secmod.db' flags=")`,
+          { ckr: failure.ckr, cause: error },
+        );
       }
     }
     this.#initialized = true;

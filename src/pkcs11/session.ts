@@ -10,6 +10,28 @@ import type { TraceSink } from "./trace.js";
 /** Handles per C_FindObjects call: large batches keep 10,000-object listings linear and fast. */
 const FIND_BATCH = 1024;
 
+/** A value, or in an async session (serve) its promise: `await` costs nothing on a plain value. */
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface SessionOptions {
+  /**
+   * Run the slow calls (key generation, C_Sign) with pkcs11js's …Async variants on the libuv
+   * thread pool, so a server's event loop keeps answering; the CLI stays synchronous.
+   */
+  async?: boolean;
+}
+
+/** An async call whose failure is named like step()'s: `<what>: <why> (CKR_...)`. */
+function stepAsync<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return run().catch((error: unknown) => {
+      throw pkcs11Failure(error, what);
+    });
+  } catch (error) {
+    return Promise.reject(pkcs11Failure(error, what));
+  }
+}
+
 /**
  * One open session on one token. Released (logout, close) by its owner on every path;
  * methods name the step in their errors (`log in to token "x": incorrect PIN`).
@@ -18,22 +40,37 @@ export class TokenSession implements Disposable {
   readonly lib: Pkcs11;
   readonly handle: Handle;
   readonly slot: Handle;
+  /** Slow calls go through the …Async variants (SessionOptions.async). */
+  readonly async: boolean;
   readonly #trace: TraceSink | undefined;
   #loggedIn = false;
   #closed = false;
   #mechanisms: Map<number, MechanismInfo | undefined> | undefined;
 
-  constructor(lib: Pkcs11, slot: Handle, handle: Handle, trace?: TraceSink) {
+  constructor(
+    lib: Pkcs11,
+    slot: Handle,
+    handle: Handle,
+    trace?: TraceSink,
+    options: SessionOptions = {},
+  ) {
     this.lib = lib;
     this.slot = slot;
     this.handle = handle;
     this.#trace = trace;
+    this.async = options.async === true;
   }
 
-  static open(lib: Pkcs11, slot: Handle, rw: boolean, trace?: TraceSink): TokenSession {
+  static open(
+    lib: Pkcs11,
+    slot: Handle,
+    rw: boolean,
+    trace?: TraceSink,
+    options: SessionOptions = {},
+  ): TokenSession {
     const flags = ck.CKF_SERIAL_SESSION | (rw ? ck.CKF_RW_SESSION : 0);
     const handle = step("open session", () => lib.C_OpenSession(slot, flags));
-    return new TokenSession(lib, slot, handle, trace);
+    return new TokenSession(lib, slot, handle, trace, options);
   }
 
   get loggedIn(): boolean {
@@ -52,6 +89,30 @@ export class TokenSession implements Disposable {
       }
     }
     this.#loggedIn = true;
+  }
+
+  /**
+   * C_Login as the user for a caller that must know whether the PIN was checked (serve):
+   * true when this call logged in, false when the application already was logged in
+   * (CKR_USER_ALREADY_LOGGED_IN: the module did NOT check this PIN). The login belongs to the
+   * caller, not to this session: disposing the session does not log out.
+   */
+  loginUser(pin: Pin, what: string): boolean {
+    try {
+      this.lib.C_Login(this.handle, ck.CKU_USER, pin.reveal());
+      return true;
+    } catch (error) {
+      if (isCkr(error, "CKR_USER_ALREADY_LOGGED_IN")) return false;
+      const kind = isCkr(error, "CKR_PIN_LEN_RANGE", "CKR_PIN_INVALID") ? "auth" : undefined;
+      throw pkcs11Failure(error, what, kind);
+    }
+  }
+
+  /** C_Logout: ends the application's login on this token (every session's). */
+  logout(): void {
+    safely(() => {
+      this.lib.C_Logout(this.handle);
+    }, this.#trace);
   }
 
   /** Every object matching the template, found in batches; C_FindObjectsFinal always runs. */
@@ -102,14 +163,28 @@ export class TokenSession implements Disposable {
     publicTemplate: Attribute[],
     privateTemplate: Attribute[],
     what: string,
-  ): { publicKey: Handle; privateKey: Handle } {
+  ): MaybePromise<{ publicKey: Handle; privateKey: Handle }> {
+    if (this.async) {
+      return stepAsync(what, () =>
+        this.lib.C_GenerateKeyPairAsync(this.handle, mechanism, publicTemplate, privateTemplate),
+      );
+    }
     return step(what, () =>
       this.lib.C_GenerateKeyPair(this.handle, mechanism, publicTemplate, privateTemplate),
     );
   }
 
-  generateKey(mechanism: Mechanism, template: Attribute[], what: string): Handle {
+  generateKey(mechanism: Mechanism, template: Attribute[], what: string): MaybePromise<Handle> {
+    if (this.async) {
+      return stepAsync(what, () => this.lib.C_GenerateKeyAsync(this.handle, mechanism, template));
+    }
     return step(what, () => this.lib.C_GenerateKey(this.handle, mechanism, template));
+  }
+
+  /** C_Sign after a C_SignInit: on the thread pool in an async session. */
+  sign(data: Buffer, output: Buffer, what: string): MaybePromise<Buffer> {
+    if (this.async) return stepAsync(what, () => this.lib.C_SignAsync(this.handle, data, output));
+    return step(what, () => this.lib.C_Sign(this.handle, data, output));
   }
 
   /** The slot's mechanisms (read once per session); "don't guess, check the list". */

@@ -1,0 +1,33 @@
+import { Command } from "commander";
+import { printRecord } from "../output/render.js";
+import { withContext } from "./shared.js";
+
+export function infoCommand(): Command {
+  return new Command("info")
+    .description("Show the module's C_GetInfo: Cryptoki version, manufacturer, library")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ tsp11 info --module /usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so\n  $ tsp11 info --json | jq -r .cryptokiVersion",
+    )
+    .action(
+      withContext<Record<string, never>>(async (_flags, ctx) => {
+        const { runInfo, INTERFACES_NOTE } = await import("../core/info.js");
+        let info;
+        {
+          using module = await ctx.openModule();
+          info = runInfo(module);
+        }
+        if (ctx.output.json) {
+          ctx.output.writeJson(info);
+          return;
+        }
+        printRecord(ctx.output, [
+          ["module", info.module],
+          ["cryptoki", info.cryptokiVersion],
+          ["manufacturer", info.manufacturer],
+          ["library", `${info.libraryDescription} (version ${info.libraryVersion})`],
+          ["interfaces", INTERFACES_NOTE],
+        ]);
+      }),
+    );
+}

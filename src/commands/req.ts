@@ -1,0 +1,74 @@
+import { Command, Option } from "commander";
+import type { ReqOutcome } from "../core/req.js";
+import { parseHexId } from "../options.js";
+import { withContext } from "./shared.js";
+
+const HASHES = ["sha256", "sha384", "sha512"] as const;
+
+interface ReqFlags {
+  key?: string;
+  id?: Uint8Array;
+  subject: string;
+  san?: string;
+  hash?: (typeof HASHES)[number];
+  pss?: boolean;
+  out?: string;
+  der?: boolean;
+}
+
+export function reqCommand(): Command {
+  return new Command("req")
+    .description("Create a PKCS#10 certificate request signed on the token")
+    .option("-i, --key <label>", "the private key's CKA_LABEL")
+    .option("--id <hex>", "the private key's CKA_ID", parseHexId)
+    .requiredOption(
+      "-d, --subject <dn>",
+      "subject, /C=US/O=Example/CN=a (OpenSSL) or CN=a,O=Example,C=US (RFC 4514)",
+    )
+    .option("--san <list>", "subjectAltName: DNS:x,IP:1.2.3.4,email:a@b,URI:u")
+    .addOption(
+      new Option("--hash <alg>", "digest of the signature (default sha256)").choices(HASHES),
+    )
+    .option("--pss", "RSA-PSS signature (salt = hash length) instead of PKCS#1 v1.5")
+    .option("-o, --out <file>", "write the request to a file instead of stdout")
+    .option("--der", "DER instead of PEM")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ tsp11 req -i key-1 -d /CN=www.example.com --san DNS:www.example.com -o key-1.csr --pin 1234\n  $ tsp11 req --id 0001 -d 'CN=a,O=Example,C=US' --hash sha384 --pin 1234 | openssl req -noout -text",
+    )
+    .action(
+      withContext<ReqFlags>(async (flags, ctx) => {
+        const { keySelectorOf } = await import("../core/find-key.js");
+        const { prepareReq, runReq } = await import("../core/req.js");
+        // Key selector, DN and SANs are checked before the token is opened (exit 2, no PIN asked).
+        const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
+        const prepared = prepareReq({
+          subject: flags.subject,
+          san: flags.san,
+          hash: flags.hash,
+          pss: flags.pss === true,
+        });
+        let outcome: ReqOutcome;
+        {
+          using scope = await ctx.openToken({ login: "required", rw: false });
+          outcome = await runReq(scope, selector, prepared, {
+            warn: (message) => {
+              ctx.output.warn(message);
+            },
+          });
+        }
+        const body = flags.der === true ? outcome.der : outcome.result.pem;
+        if (flags.out !== undefined) {
+          const { writeFileAtomic } = await import("../files.js");
+          writeFileAtomic(flags.out, body, "certificate request");
+        }
+        if (ctx.output.json) {
+          ctx.output.writeJson(outcome.result);
+          return;
+        }
+        if (flags.out !== undefined) return;
+        if (typeof body === "string") ctx.output.write(body);
+        else ctx.output.writeBytes(body);
+      }),
+    );
+}

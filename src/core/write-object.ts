@@ -1,0 +1,365 @@
+/**
+ * write-object: certificates, public keys and data objects onto the token. The input is
+ * parsed completely before the token is touched (prepareObject), so a file that does not
+ * parse changes nothing; a conflicting object is replaced (--force) only once the new one
+ * exists.
+ */
+import { createHash } from "node:crypto";
+import { parseCertificate, parsePublicKeyInput } from "../asn1/cert.js";
+import type { ParsedCertificate, ParsedPublicKey } from "../asn1/cert.js";
+import { findCurve } from "../asn1/curves.js";
+import { parseSpki, spkiEquals, unwrapEcPoint } from "../asn1/spki.js";
+import { TspError } from "../errors.js";
+import type { AttributeInput } from "../pkcs11/attributes.js";
+import type { Handle } from "../pkcs11/lib.js";
+import { ck } from "../pkcs11/lib.js";
+import type { ObjectClass } from "../pkcs11/names.js";
+import { CLASS_VALUES, keyTypeValue, URI_TYPES } from "../pkcs11/names.js";
+import type { TokenSession } from "../pkcs11/session.js";
+import type { TokenScope } from "../pkcs11/token.js";
+import { formatPkcs11Uri } from "../pkcs11/uri.js";
+import type { PublicKeyMaterial } from "./public-key.js";
+import { keyIdOf, readPublicMaterial, spkiOf } from "./public-key.js";
+
+export const WRITE_TYPES = ["cert", "pubkey", "data"] as const;
+export type WriteType = (typeof WRITE_TYPES)[number];
+
+/** A parsed input, ready to be written. */
+export type PreparedObject =
+  | { type: "cert"; cert: ParsedCertificate }
+  | { type: "pubkey"; key: ParsedPublicKey; material: PublicKeyMaterial }
+  | { type: "data"; value: Uint8Array };
+
+export interface WriteObjectOptions {
+  id?: Uint8Array | undefined;
+  label?: string | undefined;
+  force: boolean;
+  /** CKA_PRIVATE of the new object (default false: readable without a login). */
+  private: boolean;
+}
+
+export interface WriteObjectResult {
+  class: ObjectClass;
+  id: string;
+  label: string;
+  subject?: string;
+  issuer?: string;
+  serial?: string;
+  uri: string;
+}
+
+export interface WriteObjectHooks {
+  warn: (message: string) => void;
+}
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
+
+/**
+ * Parses the input for its type; anything that is not one is a usage error (exit 2). Runs
+ * before any token is opened.
+ */
+export function prepareObject(type: WriteType, input: Uint8Array): PreparedObject {
+  switch (type) {
+    case "cert":
+      return { type, cert: withWhat("certificate", () => parseCertificate(input)) };
+    case "pubkey": {
+      const key = withWhat("public key", () => parsePublicKeyInput(input));
+      return { type, key, material: materialOf(key) };
+    }
+    case "data":
+      return { type, value: input };
+  }
+}
+
+function withWhat<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof TspError) {
+      throw new TspError(error.kind, `write-object: read the ${what}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/** DER OCTET STRING around `content`: how PKCS#11 stores CKA_EC_POINT. */
+function derOctetString(content: Uint8Array): Uint8Array {
+  const n = content.length;
+  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, (n >> 8) & 0xff, n & 0xff];
+  return Uint8Array.from([0x04, ...length, ...content]);
+}
+
+/** The PKCS#11 attributes of a public key file's key. */
+function materialOf(key: ParsedPublicKey): PublicKeyMaterial {
+  if (key.keyType === "rsa") {
+    if (!key.modulus || !key.publicExponent)
+      throw new TspError("usage", "write-object: the RSA public key is incomplete");
+    return {
+      keyType: "rsa",
+      modulus: Buffer.from(key.modulus),
+      publicExponent: Buffer.from(key.publicExponent),
+    };
+  }
+  const curve = key.curve ? findCurve(key.curve) : undefined;
+  if (!curve || !key.ecPoint) {
+    throw new TspError("usage", "write-object: the public key is on a curve tsp11 does not know");
+  }
+  const point = withWhat("public key", () => unwrapEcPoint(key.ecPoint ?? new Uint8Array(), curve));
+  return {
+    keyType: curve.keyType,
+    ecParams: Buffer.from(curve.ecParamsHex, "hex"),
+    ecPoint: Buffer.from(derOctetString(point)),
+  };
+}
+
+/** The keygen default id for a certificate's key: SHA-1 of its public value. */
+function certificateKeyId(cert: ParsedCertificate): Uint8Array {
+  try {
+    const info = parseSpki(cert.spki);
+    const value = info.keyType === "rsa" ? info.modulus : info.ecPoint;
+    if (value) return createHash("sha1").update(value).digest();
+  } catch {
+    // A key type tsp11 does not handle (DSA, ...): the id still has to be stable.
+  }
+  return createHash("sha1").update(cert.spki).digest();
+}
+
+/** A key object on the token, with its SPKI when its public half can be read. */
+interface TokenKeyInfo {
+  handle: Handle;
+  cls: "private-key" | "public-key";
+  id: Uint8Array;
+  label: string;
+  spki: Uint8Array | undefined;
+}
+
+function tokenKeys(session: TokenSession, id?: Uint8Array): TokenKeyInfo[] {
+  const keys: TokenKeyInfo[] = [];
+  for (const cls of ["private-key", "public-key"] as const) {
+    for (const handle of session.findObjects({ class: CLASS_VALUES[cls], id })) {
+      const { id: keyId, label } = session.read(handle, ["id", "label"]);
+      const material = readPublicMaterial(session, handle);
+      let spki: Uint8Array | undefined;
+      try {
+        spki = material ? spkiOf(material) : undefined;
+      } catch {
+        spki = undefined;
+      }
+      keys.push({ handle, cls, id: keyId ?? new Uint8Array(), label: label ?? "", spki });
+    }
+  }
+  return keys;
+}
+
+/** Private keys first: their label is the one a certificate should carry. */
+function preferPrivate(keys: TokenKeyInfo[]): TokenKeyInfo | undefined {
+  return keys.find((k) => k.cls === "private-key") ?? keys[0];
+}
+
+/** First non-empty CN of an RFC 4514 name, unescaped; the label of a certificate without a key. */
+export function commonNameOf(rfc4514: string): string | undefined {
+  const parts: string[] = [];
+  let current = "";
+  for (let i = 0; i < rfc4514.length; i++) {
+    const ch = rfc4514[i] ?? "";
+    if (ch === "\\") {
+      current += ch + (rfc4514[i + 1] ?? "");
+      i++;
+    } else if (ch === "," || ch === "+") {
+      parts.push(current);
+      current = "";
+    } else current += ch;
+  }
+  parts.push(current);
+  for (const part of parts) {
+    const match = /^\s*(?:CN|2\.5\.4\.3)\s*=(.*)$/i.exec(part);
+    if (!match) continue;
+    const value = (match[1] ?? "")
+      .replace(/\\([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+      .replace(/\\(.)/g, "$1");
+    if (value !== "" && !value.startsWith("#")) return value;
+  }
+  return undefined;
+}
+
+interface Placement {
+  id: Uint8Array;
+  label: string | undefined;
+}
+
+/** Where a certificate goes: the id and label of its key, checked against an explicit --id. */
+function placeCertificate(
+  session: TokenSession,
+  cert: ParsedCertificate,
+  options: WriteObjectOptions,
+  hooks: WriteObjectHooks,
+): Placement {
+  if (options.id) {
+    const keys = tokenKeys(session, options.id);
+    const readable = keys.filter((k) => k.spki !== undefined);
+    const shownId = hex(options.id);
+    if (keys.length === 0) {
+      hooks.warn(`no key with id ${shownId} on the token; the certificate is stored on its own`);
+    } else if (readable.length === 0) {
+      hooks.warn(
+        `the public half of key ${shownId} cannot be read; its match with the certificate is not checked`,
+      );
+    } else if (!readable.some((k) => spkiEquals(k.spki ?? new Uint8Array(), cert.spki))) {
+      if (!options.force) {
+        throw new TspError(
+          "conflict",
+          `write-object: the certificate's public key does not match the key with id ${shownId} (use --force to store it anyway)`,
+        );
+      }
+      hooks.warn(
+        `the certificate's public key does not match key ${shownId}; stored anyway (--force)`,
+      );
+    }
+    return { id: options.id, label: options.label ?? preferPrivate(keys)?.label };
+  }
+  const matching = tokenKeys(session).filter(
+    (k) => k.spki !== undefined && spkiEquals(k.spki, cert.spki),
+  );
+  const ids = [...new Set(matching.map((k) => hex(k.id)))];
+  if (ids.length > 1) {
+    throw new TspError(
+      "usage",
+      `write-object: the certificate's key is on the token under several ids (${ids.join(", ")}); name one with --id`,
+    );
+  }
+  const key = preferPrivate(matching);
+  if (key) return { id: key.id, label: options.label ?? key.label };
+  return {
+    id: certificateKeyId(cert),
+    label: options.label ?? commonNameOf(cert.subject),
+  };
+}
+
+/** A public key goes with the private key of its id: same label, and the same public half. */
+function placePublicKey(
+  session: TokenSession,
+  material: PublicKeyMaterial,
+  spki: Uint8Array,
+  options: WriteObjectOptions,
+): Placement {
+  const id = options.id ?? keyIdOf(material);
+  const privateKeys = tokenKeys(session, id).filter((k) => k.cls === "private-key");
+  const mismatch = privateKeys.find((k) => k.spki !== undefined && !spkiEquals(k.spki, spki));
+  if (mismatch && !options.force) {
+    throw new TspError(
+      "conflict",
+      `write-object: the public key does not match the private key with id ${hex(id)} (use --force to store it anyway)`,
+    );
+  }
+  return { id, label: options.label ?? privateKeys[0]?.label };
+}
+
+function conflictsOf(session: TokenSession, cls: ObjectClass, query: AttributeInput): Handle[] {
+  return session.findObjects({ ...query, class: CLASS_VALUES[cls] });
+}
+
+function refuseConflicts(existing: Handle[], what: string, options: WriteObjectOptions): void {
+  if (existing.length > 0 && !options.force) {
+    throw new TspError(
+      "conflict",
+      `write-object: ${what} already exists on the token (use --force to replace it)`,
+    );
+  }
+}
+
+export function runWriteObject(
+  scope: TokenScope,
+  prepared: PreparedObject,
+  options: WriteObjectOptions,
+  hooks: WriteObjectHooks,
+): WriteObjectResult {
+  const { session } = scope;
+  let cls: ObjectClass;
+  let placement: Placement;
+  let template: AttributeInput;
+  let extra: Partial<WriteObjectResult> = {};
+  let existing: Handle[];
+
+  switch (prepared.type) {
+    case "cert": {
+      const cert = prepared.cert;
+      cls = "certificate";
+      placement = placeCertificate(session, cert, options, hooks);
+      existing = conflictsOf(session, cls, { id: placement.id });
+      refuseConflicts(existing, `a certificate with id ${hex(placement.id)}`, options);
+      template = {
+        certificateType: ck.CKC_X_509,
+        subject: cert.subjectDer,
+        issuer: cert.issuerDer,
+        serialNumber: cert.serialDer,
+        value: cert.der,
+      };
+      extra = { subject: cert.subject, issuer: cert.issuer, serial: cert.serialHex };
+      break;
+    }
+    case "pubkey": {
+      const { material, key } = prepared;
+      cls = "public-key";
+      placement = placePublicKey(session, material, key.der, options);
+      existing = conflictsOf(session, cls, { id: placement.id });
+      refuseConflicts(existing, `a public key with id ${hex(placement.id)}`, options);
+      template = {
+        keyType: keyTypeValue(material.keyType),
+        verify: true,
+        ...(material.keyType === "rsa"
+          ? { encrypt: true, modulus: material.modulus, publicExponent: material.publicExponent }
+          : { ecParams: material.ecParams, ecPoint: material.ecPoint }),
+      };
+      break;
+    }
+    case "data": {
+      cls = "data";
+      if (options.id) {
+        throw new TspError(
+          "usage",
+          "write-object: data objects have no CKA_ID; name them with --label",
+        );
+      }
+      const label = options.label;
+      if (label === undefined || label === "") {
+        throw new TspError("usage", "write-object: a data object needs --label");
+      }
+      placement = { id: new Uint8Array(), label };
+      existing = conflictsOf(session, cls, { label });
+      refuseConflicts(existing, `a data object labelled "${label}"`, options);
+      // CKA_APPLICATION names the object's owner; the label is the best name we have.
+      template = { application: label, value: prepared.value };
+      break;
+    }
+  }
+
+  const label = placement.label ?? "";
+  session.createObject(
+    {
+      class: CLASS_VALUES[cls],
+      token: true,
+      private: options.private,
+      ...(label !== "" ? { label } : {}),
+      ...(placement.id.length > 0 ? { id: placement.id } : {}),
+      ...template,
+    },
+    `write-object: create the ${cls.replace("-", " ")}`,
+  );
+  // --force: the replaced objects go only once the new one exists.
+  for (const handle of existing) {
+    session.destroyObject(handle, `write-object: destroy the replaced ${cls.replace("-", " ")}`);
+  }
+  return {
+    class: cls,
+    id: hex(placement.id),
+    label,
+    ...extra,
+    uri: formatPkcs11Uri(scope.token, {
+      label,
+      id: placement.id,
+      type: URI_TYPES[cls],
+    }),
+  };
+}

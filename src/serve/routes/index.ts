@@ -1,0 +1,19 @@
+/** Every endpoint of the provisioning API, in the order /openapi.json lists them. */
+import type { RouteSpec } from "../route.js";
+import { csrRoutes } from "./csr.js";
+import { healthRoutes } from "./health.js";
+import { keyRoutes } from "./keys.js";
+import { objectRoutes } from "./objects.js";
+import { signRoutes } from "./sign.js";
+import { slotRoutes } from "./slots.js";
+import { tokenRoutes } from "./tokens.js";
+
+export const ROUTES: readonly RouteSpec[] = [
+  ...slotRoutes,
+  ...tokenRoutes,
+  ...objectRoutes,
+  ...keyRoutes,
+  ...csrRoutes,
+  ...signRoutes,
+  ...healthRoutes,
+];

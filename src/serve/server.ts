@@ -1,0 +1,243 @@
+/**
+ * The Fastify app of `tsp11 serve`, built from a ServeContext: every route of routes/ with
+ * its schemas (request bodies refuse unknown fields; answers are checked before they go
+ * out), the bearer token check, the CLI's error object for every failure, structured
+ * request logs on stderr with PINs and tokens redacted, and /openapi.json.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Server as HttpsServer } from "node:https";
+import { Ajv } from "ajv";
+import type { ErrorObject } from "ajv";
+import Fastify from "fastify";
+import type {
+  FastifyBaseLogger,
+  FastifyHttpsOptions,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchemaValidationError,
+  FastifyServerOptions,
+} from "fastify";
+import { HttpError, renderError } from "./errors.js";
+import { openApiDocument } from "./openapi.js";
+import type { RouteSpec, Schema, Services } from "./route.js";
+import { pinOf } from "./route.js";
+import { ROUTES } from "./routes/index.js";
+import { ERROR_SCHEMA, PIN_HEADERS } from "./schemas.js";
+import type { TokenManager } from "./tokens.js";
+
+/** The contract's default body limit: 1 MiB. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface ServeContext {
+  tokens: TokenManager;
+  /** --auth-token-file's token: every request but /healthz needs `Authorization: Bearer <it>`. */
+  bearerToken?: string | undefined;
+  bodyLimit?: number | undefined;
+  tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** pino level: info by default, warn with -q, debug with -v. */
+  logLevel?: string | undefined;
+  /** Where the JSON log lines go (default: stderr). */
+  logStream?: NodeJS.WritableStream | undefined;
+}
+
+/** Never logged, whatever a serializer might include. */
+const REDACTED = [
+  'req.headers["x-pkcs11-pin"]',
+  "req.headers.authorization",
+  "req.body.soPin",
+  "req.body.pin",
+];
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+/** Authorization: Bearer <token>, compared in constant time (digests of equal length). */
+function bearerChecker(token: string): (header: string | undefined) => boolean {
+  const expected = digest(token);
+  return (header) => {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
+    return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expected);
+  };
+}
+
+/** Ajv's words, with the offending field named and the base64 pattern said in words. */
+function describeValidationError(error: FastifySchemaValidationError, dataVar: string): string {
+  const where = `${dataVar}${error.instancePath.replaceAll("/", ".")}`;
+  const params = error.params;
+  switch (error.keyword) {
+    case "additionalProperties":
+      return `${where} has an unknown field "${String(params.additionalProperty)}"`;
+    case "anyOf":
+    case "oneOf": {
+      const alternatives = ((error as ErrorObject).schema as { required?: string[] }[] | undefined)
+        ?.map((branch) => branch.required?.[0])
+        .filter((name) => name !== undefined)
+        .map((name) => `"${name}"`);
+      const names = alternatives?.join(" or ") ?? "one of its alternatives";
+      return error.keyword === "oneOf"
+        ? `${where} needs exactly one of ${names}`
+        : `${where} needs ${names}`;
+    }
+    case "pattern":
+      return `${where} is not valid base64`;
+    default:
+      return `${where} ${error.message ?? "is invalid"}`;
+  }
+}
+
+/** Reports the alternative-level error when there is one, else the first. */
+function formatValidation(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const chosen =
+    errors.find((error) => error.keyword === "anyOf" || error.keyword === "oneOf") ?? errors[0];
+  return new Error(chosen ? describeValidationError(chosen, dataVar) : `${dataVar} is invalid`);
+}
+
+/** Requests: no coercion, nothing removed or defaulted; query strings and params coerce. */
+function validators(): { body: Ajv; other: Ajv; response: Ajv } {
+  // strictRequired off: the anyOf/oneOf branches name fields the parent schema defines.
+  const common = {
+    allErrors: false,
+    allowUnionTypes: true,
+    strict: true,
+    strictRequired: false,
+  } as const;
+  return {
+    body: new Ajv({ ...common, coerceTypes: false, removeAdditional: false, verbose: true }),
+    other: new Ajv({ ...common, coerceTypes: true, removeAdditional: false, verbose: true }),
+    response: new Ajv({ ...common, coerceTypes: false }),
+  };
+}
+
+function fastifyOptions(context: ServeContext, bodyLimit: number): FastifyServerOptions {
+  return {
+    logger: {
+      level: context.logLevel ?? "info",
+      stream: context.logStream ?? process.stderr,
+      redact: { paths: REDACTED, censor: "***" },
+    },
+    bodyLimit,
+    return503OnClosing: true,
+    schemaErrorFormatter: formatValidation,
+  };
+}
+
+function createApp(context: ServeContext, bodyLimit: number): FastifyInstance {
+  const options = fastifyOptions(context, bodyLimit);
+  // The https variant is another generic instantiation of the same class.
+  if (!context.tls) return Fastify(options);
+  const https: FastifyHttpsOptions<HttpsServer> = {
+    ...options,
+    https: { cert: context.tls.cert, key: context.tls.key },
+  };
+  return Fastify(https) as unknown as FastifyInstance;
+}
+
+function registerRoute(app: FastifyInstance, route: RouteSpec, services: Services): void {
+  const schema: Schema = {
+    ...(route.body ? { body: route.body } : {}),
+    ...(route.query ? { querystring: route.query } : {}),
+    ...(route.params ? { params: route.params } : {}),
+    ...(route.pin ? { headers: PIN_HEADERS } : {}),
+    response: { [String(route.status)]: route.response, "4xx": ERROR_SCHEMA, "5xx": ERROR_SCHEMA },
+  };
+  app.route({
+    method: route.method,
+    url: route.url,
+    schema,
+    config: { auth: route.auth !== false },
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const result = await route.handler(
+        {
+          body: request.body,
+          query: request.query,
+          params: request.params,
+          pin: route.pin ? pinOf(request.headers) : undefined,
+          log: request.log,
+        },
+        services,
+      );
+      return reply.code(route.status).send(result);
+    },
+  });
+}
+
+function sendError(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  bodyLimit: number,
+): FastifyReply {
+  const rendered = renderError(error);
+  if (rendered.status === 413) {
+    rendered.body.error.message = `request body is larger than ${bodyLimit} bytes`;
+  }
+  const log: FastifyBaseLogger = request.log;
+  if (rendered.unexpected) log.error({ err: error }, "request failed");
+  else log.info({ error: rendered.body.error }, "request refused");
+  if (error instanceof HttpError && error.status === 401) {
+    void reply.header("www-authenticate", 'Bearer realm="tsp11"');
+  }
+  return reply.code(rendered.status).send(rendered.body);
+}
+
+/** Builds the app (routes, hooks, error handling); listening is the caller's. */
+export function buildServer(context: ServeContext): FastifyInstance {
+  const bodyLimit = context.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = createApp(context, bodyLimit);
+  const ajv = validators();
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === "body" ? ajv.body : ajv.other).compile(schema),
+  );
+  // Answers are checked against their schema, then written as they are (fields may be added).
+  app.setSerializerCompiler(({ schema, url }) => {
+    const validate = ajv.response.compile(schema);
+    return (data: unknown) => {
+      if (!validate(data)) {
+        throw new Error(
+          `the answer of ${url} does not match its schema: ${ajv.response.errorsText(validate.errors)}`,
+        );
+      }
+      return JSON.stringify(data);
+    };
+  });
+
+  const bearer = context.bearerToken ? bearerChecker(context.bearerToken) : undefined;
+  if (bearer) {
+    app.addHook("onRequest", (request, _reply, done) => {
+      const config = request.routeOptions.config as { auth?: boolean };
+      if (config.auth === false || bearer(request.headers.authorization)) {
+        done();
+        return;
+      }
+      done(
+        new HttpError(
+          401,
+          "auth",
+          "a valid bearer token is needed (Authorization: Bearer <token>)",
+        );
+      }
+    });
+  }
+
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply, bodyLimit));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      new HttpError(
+        404,
+        "not-found",
+        `no such endpoint: ${request.method} ${request.url.split("?")[0] ?? ""}`,
+      ),
+      request,
+      reply,
+      bodyLimit,
+    ),
+  );
+
+  const services: Services = { tokens: context.tokens };
+  for (const route of ROUTES) registerRoute(app, route, services);
+  const document = openApiDocument(ROUTES, { bearer: bearer !== undefined });
+  app.get("/openapi.json", { config: { auth: false } }, (_request, reply) => reply.send(document));
+  return app;
+}

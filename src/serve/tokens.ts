@@ -1,0 +1,314 @@
+/**
+ * serve's PKCS#11 state. One module for the whole process (C_Initialize with
+ * CKF_OS_LOCKING_OK, done by Pkcs11Module.load); per token a small pool of sessions opened
+ * async (key generation and C_Sign run on the thread pool), and the login in force with the
+ * PIN that established it.
+ *
+ * Login is per application and token (PKCS#11 2.40 §5.6): one C_Login logs in every session
+ * of the process, and a second one answers CKR_USER_ALREADY_LOGGED_IN without looking at
+ * the PIN. So a request never rides on another request's login: its PIN is compared (in
+ * constant time) with the one in force and refused when it differs, without reaching the
+ * token (repeated wrong PINs cannot lock it); only when nothing is logged in does C_Login
+ * decide. C_Login is synchronous, so the check-then-login runs without interleaving.
+ *
+ * init-token takes the module alone (a writer lock): C_InitToken refuses a token with open
+ * sessions, and afterwards the module is re-initialized (SoftHSM renumbers slots), which
+ * closes every session; every token is then looked up by label anew.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { TspError } from "../errors.js";
+import type { Pin } from "../pin.js";
+import { ckrOf } from "../pkcs11/ckr.js";
+import type { ModuleOptions } from "../pkcs11/module.js";
+import { Pkcs11Module, safely } from "../pkcs11/module.js";
+import type { SlotEntry } from "../pkcs11/select.js";
+import { selectToken } from "../pkcs11/select.js";
+import { TokenSession } from "../pkcs11/session.js";
+import { TokenScope } from "../pkcs11/token.js";
+import { RwLock, Semaphore } from "./lock.js";
+
+/** required: no PIN, no work (401); if-pin: log in when a PIN comes (list-objects). */
+export type LoginNeed = "required" | "if-pin";
+
+export interface TokenWork {
+  /** The token and a session of its own for this request. Never disposed by the caller. */
+  scope: TokenScope;
+  /** The request's PIN is the one in force: private objects are its to see. */
+  authenticated: boolean;
+}
+
+export interface TokenManagerOptions {
+  module: ModuleOptions;
+  /** Sessions per token (one request at a time each). Default 8. */
+  sessionsPerToken?: number | undefined;
+  /** Key generations at a time, so they leave thread-pool threads for signing. */
+  generations?: number | undefined;
+}
+
+/** Answers after which a session (or the token's whole state) is not to be used again. */
+const GONE = new Set([
+  "CKR_SESSION_HANDLE_INVALID",
+  "CKR_SESSION_CLOSED",
+  "CKR_TOKEN_NOT_PRESENT",
+  "CKR_DEVICE_REMOVED",
+  "CKR_SLOT_ID_INVALID",
+  "CKR_TOKEN_NOT_RECOGNIZED",
+  "CKR_CRYPTOKI_NOT_INITIALIZED",
+]);
+
+function pinDigest(pin: Pin): Buffer {
+  return createHash("sha256").update(pin.reveal(), "utf8").digest();
+}
+
+/** Constant-time: the digests have one length whatever the PINs'. */
+function samePin(a: Pin, b: Pin): boolean {
+  return timingSafeEqual(pinDigest(a), pinDigest(b));
+}
+
+function ckrOfError(error: unknown): string | undefined {
+  return error instanceof TspError ? error.ckr : ckrOf(error);
+}
+
+/** One token: its slot as found by label, a pool of sessions, the login in force. */
+class TokenState {
+  readonly slot: SlotEntry;
+  readonly label: string;
+  readonly #module: Pkcs11Module;
+  readonly #max: number;
+  readonly #idle: TokenSession[] = [];
+  readonly #waiters: (() => void)[] = [];
+  #open = 0;
+  #retired = false;
+  /** The PIN of the login in force; undefined: not logged in. */
+  #pin: Pin | undefined;
+
+  constructor(module: Pkcs11Module, slot: SlotEntry, max: number) {
+    this.#module = module;
+    this.slot = slot;
+    this.label = slot.token?.label ?? "";
+    this.#max = max;
+  }
+
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  get loginRequired(): boolean {
+    return this.slot.token?.loginRequired !== false;
+  }
+
+  async acquire(): Promise<TokenSession> {
+    for (;;) {
+      if (this.#retired) {
+        throw new TspError(
+          "failure",
+          `token "${this.label}" changed while the request waited for a session; try again`,
+        );
+      }
+      const idle = this.#idle.pop();
+      if (idle) return idle;
+      if (this.#open < this.#max) {
+        this.#open++;
+        try {
+          return TokenSession.open(this.#module.lib, this.slot.handle, true, this.#module.trace, {
+            async: true,
+          });
+        } catch (error) {
+          this.#open--;
+          throw error;
+        }
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  /** Back to the pool; `broken` (or a retired token) closes it instead. */
+  release(session: TokenSession, broken: boolean): void {
+    if (broken || this.#retired) this.#close(session);
+    else this.#idle.push(session);
+    this.#waiters.shift()?.();
+  }
+
+  /**
+   * This request's PIN becomes the login in force, or is refused. Synchronous from the
+   * comparison to C_Login, so no other request can slip in between.
+   */
+  authenticate(session: TokenSession, pin: Pin): void {
+    const what = `log in to token "${this.label}"`;
+    if (this.#pin) {
+      if (samePin(this.#pin, pin)) return;
+      // The same words as the token's own answer: a known-good PIN is in force and this one differs.
+      throw new TspError("auth", `${what}: incorrect PIN`, { ckr: "CKR_PIN_INCORRECT" });
+    }
+    if (!session.loginUser(pin, what)) {
+      // A login we do not know of (lost track of it): the module did not check this PIN.
+      session.logout();
+      if (!session.loginUser(pin, what)) {
+        throw new TspError("failure", `${what}: the module keeps a login that cannot be ended`);
+      }
+    }
+    this.#pin = pin;
+  }
+
+  /** The module says the login is gone: the next PIN goes to the token again. */
+  forgetLogin(): void {
+    this.#pin = undefined;
+  }
+
+  /** Logs out and closes every idle session; sessions in use close when released. */
+  retire(): void {
+    this.#retired = true;
+    const session = this.#idle[0];
+    if (this.#pin && session) session.logout();
+    this.#pin = undefined;
+    for (const idle of this.#idle.splice(0)) this.#close(idle);
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  #close(session: TokenSession): void {
+    safely(() => {
+      session[Symbol.dispose]();
+    }, this.#module.trace);
+    this.#open--;
+    // The last session of an application on a token takes its login along (PKCS#11 C_CloseSession).
+    if (this.#open === 0) this.#pin = undefined;
+  }
+}
+
+export class TokenManager {
+  readonly module: Pkcs11Module;
+  readonly #lock = new RwLock();
+  readonly #states = new Map<string, TokenState>();
+  readonly #generations: Semaphore;
+  readonly #sessionsPerToken: number;
+  #closed = false;
+
+  private constructor(module: Pkcs11Module, options: TokenManagerOptions) {
+    this.module = module;
+    this.#sessionsPerToken = Math.max(1, options.sessionsPerToken ?? 8);
+    this.#generations = new Semaphore(
+      options.generations ?? Math.max(1, availableParallelism() - 1),
+    );
+  }
+
+  /** Loads and initializes the module once for the life of the server. */
+  static open(options: TokenManagerOptions): TokenManager {
+    return new TokenManager(Pkcs11Module.load(options.module), options);
+  }
+
+  /** Module-wide reads (list-slots), alongside any other request. */
+  async shared<T>(fn: (module: Pkcs11Module) => T | Promise<T>): Promise<T> {
+    return this.#lock.read(async () => {
+      this.#checkOpen();
+      return await fn(this.module);
+    });
+  }
+
+  /**
+   * Work that needs the module alone (init-token): waits for every request in flight, closes
+   * every session, and forgets every token, whose slot ids may change.
+   */
+  async exclusive<T>(fn: (module: Pkcs11Module) => T | Promise<T>): Promise<T> {
+    return this.#lock.write(async () => {
+      this.#checkOpen();
+      this.#retireAll();
+      try {
+        return await fn(this.module);
+      } finally {
+        this.#retireAll();
+      }
+    });
+  }
+
+  /**
+   * Runs `fn` on the token with this label, with a session of its own and, when a PIN comes,
+   * logged in with it (or refused). `generate`: a key generation, run a few at a time.
+   */
+  async withToken<T>(
+    label: string,
+    pin: Pin | undefined,
+    need: LoginNeed,
+    fn: (work: TokenWork) => Promise<T>,
+    options: { generate?: boolean } = {},
+  ): Promise<T> {
+    return this.#lock.read(async () => {
+      this.#checkOpen();
+      const state = this.#state(label);
+      if (pin === undefined && need === "required" && state.loginRequired) {
+        throw new TspError(
+          "auth",
+          `log in to token "${state.label}": a PIN is needed (send it in the X-PKCS11-PIN header)`,
+        );
+      }
+      const release = options.generate ? await this.#generations.acquire() : undefined;
+      try {
+        const session = await state.acquire();
+        if (pin !== undefined) {
+          try {
+            state.authenticate(session, pin);
+          } catch (error) {
+            // A refused PIN leaves the session as it was (closing it might end the login in force).
+            state.release(session, false);
+            throw error;
+          }
+        }
+        let broken = false;
+        try {
+          const scope = new TokenScope(this.module, state.slot, session);
+          return await fn({ scope, authenticated: pin !== undefined });
+        } catch (error) {
+          broken = this.#afterFailure(label, state, error);
+          throw error;
+        } finally {
+          state.release(session, broken);
+        }
+      } finally {
+        release?.();
+      }
+    });
+  }
+
+  /** Logs out, closes every session and finalizes the module, once nothing is in flight. */
+  async close(): Promise<void> {
+    await this.#lock.write(() => {
+      if (this.#closed) return Promise.resolve();
+      this.#closed = true;
+      this.#retireAll();
+      this.module[Symbol.dispose]();
+      return Promise.resolve();
+    });
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new TspError("failure", "the server is shutting down");
+  }
+
+  /** The token's state, found by label (slot ids are never trusted across re-initialization). */
+  #state(label: string): TokenState {
+    const known = this.#states.get(label);
+    if (known && !known.retired) return known;
+    const slot = selectToken(this.module, { label });
+    const state = new TokenState(this.module, slot, this.#sessionsPerToken);
+    this.#states.set(label, state);
+    return state;
+  }
+
+  /** Decides what a failure means for the session and the token; true: close the session. */
+  #afterFailure(label: string, state: TokenState, error: unknown): boolean {
+    const ckr = ckrOfError(error);
+    if (ckr === undefined) return false;
+    if (ckr === "CKR_USER_NOT_LOGGED_IN") state.forgetLogin();
+    if (GONE.has(ckr)) {
+      if (this.#states.get(label) === state) this.#states.delete(label);
+      state.retire();
+    }
+    // After any PKCS#11 failure the session may hold an unfinished operation: a fresh one is cheap.
+    return true;
+  }
+
+  #retireAll(): void {
+    for (const state of this.#states.values()) state.retire();
+    this.#states.clear();
+  }
+}
