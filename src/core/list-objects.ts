@@ -1,13 +1,16 @@
 /**
- * Object listing, linear in the number of objects: a fixed number of searches (one per
- * class and known key type) tells each object's class and key type, then each object gets
- * exactly one templated attribute read that fits it. No per-object look-ups.
+ * Object listing, linear in the number of objects: one search per class tells each object's
+ * class, then each object gets one templated attribute read that fits it. For keys the
+ * template also fits a key type: the one the previous key of that class had (tokens hold keys
+ * in runs of one type), checked through CKA_KEY_TYPE in the same read; only a wrong guess
+ * costs another read. No per-object look-ups. (Searches cost SoftHSM a pass over every
+ * object, so a search per key type would cost more than the rare second read.)
  */
 import { curveFromEcParams } from "../asn1/curves.js";
 import type { AttributeName, AttributeValues } from "../pkcs11/attributes.js";
 import type { Handle } from "../pkcs11/lib.js";
 import type { ObjectClass } from "../pkcs11/names.js";
-import { CLASS_VALUES, keyTypeName, keyTypeValue, URI_TYPES } from "../pkcs11/names.js";
+import { CLASS_VALUES, keyTypeName, URI_TYPES } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenDescription } from "../pkcs11/select.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
@@ -49,11 +52,11 @@ export interface ObjectJson {
   uri: string;
 }
 
-/** Key types worth a search of their own, per key class. */
+/** Key types with a template of their own, per key class, in the order they are tried. */
 const KEY_TYPES_BY_CLASS: Partial<Record<ObjectClass, readonly string[]>> = {
   "private-key": ["rsa", "ec", "ec-edwards"],
   "public-key": ["rsa", "ec", "ec-edwards"],
-  "secret-key": ["aes", "generic-secret", "des3"],
+  "secret-key": ["aes", "generic-secret"],
 };
 
 const COMMON: readonly AttributeName[] = ["label", "id", "private"];
@@ -82,8 +85,7 @@ function templateFor(cls: ObjectClass, keyType: string | undefined): AttributeNa
   if (cls === "certificate") return [...COMMON, "value"];
   // Data objects have no CKA_ID (SoftHSM, tpm2-pkcs11: CKR_ATTRIBUTE_TYPE_INVALID).
   if (cls === "data") return ["label", "private", "application"];
-  const names: AttributeName[] = [...COMMON, ...(USAGE_OF_CLASS[cls] ?? [])];
-  if (keyType === undefined) names.push("keyType");
+  const names: AttributeName[] = [...COMMON, ...(USAGE_OF_CLASS[cls] ?? []), "keyType"];
   if (cls !== "public-key") names.push("sensitive", "extractable");
   if (keyType === "rsa") names.push("modulus");
   else if (keyType === "ec" || keyType === "ec-edwards") names.push("ecParams");
@@ -94,7 +96,6 @@ function templateFor(cls: ObjectClass, keyType: string | undefined): AttributeNa
 interface Found {
   handle: Handle;
   cls: ObjectClass;
-  keyType: string | undefined;
 }
 
 function findAll(session: TokenSession, options: ListObjectsOptions): Found[] {
@@ -102,28 +103,40 @@ function findAll(session: TokenSession, options: ListObjectsOptions): Found[] {
   const classes = options.type
     ? [CLASS_OF_TYPE[options.type]]
     : (Object.keys(CLASS_VALUES) as ObjectClass[]);
-  const found: Found[] = [];
-  for (const cls of classes) {
-    const typed = new Map<string, string>();
-    for (const keyType of KEY_TYPES_BY_CLASS[cls] ?? []) {
-      for (const handle of session.findObjects({
-        ...filter,
-        class: CLASS_VALUES[cls],
-        keyType: keyTypeValue(keyType),
-      })) {
-        typed.set(handle.toString("hex"), keyType);
-      }
-    }
-    for (const handle of session.findObjects({ ...filter, class: CLASS_VALUES[cls] })) {
-      found.push({ handle, cls, keyType: typed.get(handle.toString("hex")) });
+  return classes.flatMap((cls) =>
+    session.findObjects({ ...filter, class: CLASS_VALUES[cls] }).map((handle) => ({ handle, cls })),
+  );
+}
+
+/**
+ * Reads an object with the template of its class (and, for keys, of the guessed key type).
+ * `guesses` remembers the last key type seen per class.
+ */
+function readObject(
+  session: TokenSession,
+  found: Found,
+  guesses: Map<ObjectClass, string>,
+): AttributeValues {
+  const kinds = KEY_TYPES_BY_CLASS[found.cls];
+  if (!kinds) return session.read(found.handle, templateFor(found.cls, undefined));
+  const guess = guesses.get(found.cls);
+  const order = guess ? [guess, ...kinds.filter((kind) => kind !== guess)] : kinds;
+  for (const keyType of order) {
+    const values: AttributeValues | undefined = session.tryRead(
+      found.handle,
+      templateFor(found.cls, keyType),
+    );
+    if (values?.keyType !== undefined && keyTypeName(values.keyType) === keyType) {
+      guesses.set(found.cls, keyType);
+      return values;
     }
   }
-  return found;
+  // A key type without a template of its own: read what there is, attribute by attribute.
+  return session.read(found.handle, templateFor(found.cls, undefined));
 }
 
 function describeKey(found: Found, values: AttributeValues): Partial<ObjectJson> {
-  const keyType =
-    found.keyType ?? (values.keyType === undefined ? undefined : keyTypeName(values.keyType));
+  const keyType = values.keyType === undefined ? undefined : keyTypeName(values.keyType);
   const key: Partial<ObjectJson> = { keyType };
   if (values.modulus) key.bits = bitLength(values.modulus);
   if (values.ecParams) {
@@ -203,11 +216,9 @@ export async function runListObjects(
   const readCertificate = found.some((item) => item.cls === "certificate")
     ? await certificateReader()
     : undefined;
+  const guesses = new Map<ObjectClass, string>();
   const objects = found.map((item) => {
-    const values = session.read(
-      item.handle,
-      templateFor(item.cls, item.keyType),
-    ) as AttributeValues;
+    const values = readObject(session, item, guesses);
     const id = values.id ?? Buffer.alloc(0);
     const label = values.label ?? "";
     const common: Partial<ObjectJson> = {

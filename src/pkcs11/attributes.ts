@@ -115,6 +115,29 @@ export function readAttributes<N extends AttributeName>(
   );
 }
 
+/**
+ * The named attributes in one read, or undefined when the module refuses the template (an
+ * attribute the object lacks or keeps secret): for callers that can try another template.
+ */
+export function tryReadAttributes<N extends AttributeName>(
+  lib: Pkcs11,
+  session: Handle,
+  object: Handle,
+  names: readonly N[],
+): Pick<AttributeValues, N> | undefined {
+  const template = names.map((name) => ({ type: SPEC[name][0] }));
+  try {
+    const values = lib.C_GetAttributeValue(session, object, template);
+    return collect(
+      names,
+      values.map((attribute) => attribute.value as Buffer | undefined),
+    );
+  } catch (error) {
+    if (isCkr(error, "CKR_ATTRIBUTE_TYPE_INVALID", "CKR_ATTRIBUTE_SENSITIVE")) return undefined;
+    throw error;
+  }
+}
+
 function readOne(lib: Pkcs11, session: Handle, object: Handle, type: number): Buffer | undefined {
   try {
     const [attribute] = lib.C_GetAttributeValue(session, object, [{ type }]);
