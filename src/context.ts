@@ -41,6 +41,8 @@ export class CommandContext {
   readonly output: Output;
   #uri: Pkcs11Uri | undefined | null = null;
   #moduleOptions: ModuleOptions | undefined;
+  #userPin: Pin | undefined;
+  #soPin: Pin | undefined;
 
   constructor(globals: GlobalOptions, output: Output) {
     this.globals = globals;
@@ -63,7 +65,7 @@ export class CommandContext {
     };
   }
 
-  async moduleOptions(): Promise<ModuleOptions> {
+  moduleOptions(): ModuleOptions {
     if (!this.#moduleOptions) {
       const resolved = resolveModule(this.globals.module ?? this.uri?.modulePath);
       this.#moduleOptions = {
@@ -109,13 +111,13 @@ export class CommandContext {
     );
   }
 
-  async openModule(): Promise<Pkcs11Module> {
-    return openModule(await this.moduleOptions());
+  openModule(): Pkcs11Module {
+    return openModule(this.moduleOptions());
   }
 
   async openToken(request: TokenRequest): Promise<TokenScope> {
     return openToken({
-      module: await this.moduleOptions(),
+      module: this.moduleOptions(),
       selector: this.selector,
       login: request.login,
       rw: request.rw,
@@ -125,18 +127,22 @@ export class CommandContext {
     });
   }
 
-  /** The user PIN from --pin / TSP11_PIN, --pin-file, the URI's pin-value, else a prompt. */
+  /**
+   * The user PIN from --pin / TSP11_PIN, --pin-file, the URI's pin-value, else a prompt.
+   * Asked once per run: a command that needs it twice does not prompt twice.
+   */
   async userPin(prompt: boolean): Promise<Pin | undefined> {
-    const given = givenPin({ value: this.globals.pin, file: this.globals.pinFile });
-    if (given) return given;
-    if (this.uri?.pinValue !== undefined) return new Pin(this.uri.pinValue);
-    return prompt ? promptPin("User PIN") : undefined;
+    this.#userPin ??= givenPin({ value: this.globals.pin, file: this.globals.pinFile });
+    if (!this.#userPin && this.uri?.pinValue !== undefined)
+      this.#userPin = new Pin(this.uri.pinValue);
+    if (!this.#userPin && prompt) this.#userPin = await promptPin("User PIN");
+    return this.#userPin;
   }
 
   async soPin(prompt: boolean): Promise<Pin | undefined> {
-    const given = givenPin({ value: this.globals.soPin });
-    if (given) return given;
-    return prompt ? promptPin("SO PIN") : undefined;
+    this.#soPin ??= givenPin({ value: this.globals.soPin });
+    if (!this.#soPin && prompt) this.#soPin = await promptPin("SO PIN");
+    return this.#soPin;
   }
 
   /** Fails with exit 2 when an option the command needs is missing. */

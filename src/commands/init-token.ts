@@ -28,7 +28,7 @@ export function initTokenCommand(): Command {
         if (!soPin)
           throw new TspError("auth", "init-token: an SO PIN is needed (--so-pin or TSP11_SO_PIN)");
         const userPin = await ctx.userPin(false);
-        using module = await ctx.openModule();
+        using module = ctx.openModule();
         const result = runInitToken(module, {
           label,
           soPin,

@@ -20,12 +20,12 @@ export function listSlotsCommand(): Command {
       withContext<ListSlotsFlags>(async (flags, ctx) => {
         let slots: SlotJson[];
         {
-          using module = await ctx.openModule();
+          using module = ctx.openModule();
           slots = runListSlots(module, flags.all === true);
         }
         const hint = ctx.emptyHint();
         if (slots.length === 0)
-          ctx.output.warn(`no slots${hint ?? ` in ${(await ctx.moduleOptions()).path}`}`);
+          ctx.output.warn(`no slots${hint ?? ` in ${ctx.moduleOptions().path}`}`);
         if (ctx.output.json) {
           ctx.output.writeJson(slots);
           return;

@@ -33,6 +33,7 @@ export function keySelectorOf(
   label: string | undefined,
   id: Uint8Array | undefined,
   uri: Pkcs11Uri | undefined,
+  labelOption = "-i/--key",
 ): KeySelector {
   const selector: KeySelector = {
     label: label ?? uri?.object,
@@ -41,7 +42,7 @@ export function keySelectorOf(
   if (selector.label === undefined && selector.id === undefined) {
     throw new TspError(
       "usage",
-      "name the key with -i/--key <label>, --id <hex> or --uri with object= or id=",
+      `name the object with ${labelOption} <label>, --id <hex> or --uri with object= or id=`,
     );
   }
   return selector;

@@ -1,6 +1,7 @@
 import { TspError } from "../errors.js";
 import type { Pin } from "../pin.js";
-import { isCkr, pkcs11Failure, step } from "../pkcs11/ckr.js";
+import { initToken, initUserPin } from "../pkcs11/admin.js";
+import { step } from "../pkcs11/ckr.js";
 import type { Pkcs11Module } from "../pkcs11/module.js";
 import { trimPadded } from "../pkcs11/names.js";
 import type { SlotEntry, TokenSelector } from "../pkcs11/select.js";
@@ -76,12 +77,10 @@ function chooseSlot(module: Pkcs11Module, options: InitTokenOptions): SlotEntry 
   return first;
 }
 
-function initUserPin(module: Pkcs11Module, slot: SlotEntry, soPin: Pin, userPin: Pin): void {
+function setUserPin(module: Pkcs11Module, slot: SlotEntry, soPin: Pin, userPin: Pin): void {
   using session = TokenSession.open(module.lib, slot.handle, true, module.trace);
   session.login(soPin, "so", "log in as SO to set the user PIN");
-  step("set the user PIN", () => {
-    module.lib.C_InitPIN(session.handle, userPin.reveal());
-  });
+  initUserPin(session, userPin, "set the user PIN");
 }
 
 /**
@@ -91,20 +90,17 @@ function initUserPin(module: Pkcs11Module, slot: SlotEntry, soPin: Pin, userPin:
 export function runInitToken(module: Pkcs11Module, options: InitTokenOptions): InitTokenResult {
   const label = padTokenLabel(options.label);
   const slot = chooseSlot(module, options);
-  try {
-    module.lib.C_InitToken(slot.handle, options.soPin.reveal(), label);
-  } catch (error) {
-    const kind = isCkr(error, "CKR_PIN_INCORRECT", "CKR_PIN_LOCKED")
-      ? "auth"
-      : isCkr(error, "CKR_PIN_LEN_RANGE")
-        ? "usage"
-        : undefined;
-    throw pkcs11Failure(error, `initialize token in slot 0x${slot.id.toString(16)}`, kind);
-  }
+  initToken(
+    module,
+    slot.handle,
+    options.soPin,
+    label,
+    `initialize token in slot 0x${slot.id.toString(16)}`,
+  );
   const serial = step("read token info", () =>
     module.lib.C_GetTokenInfo(slot.handle),
   ).serialNumber.trim();
-  if (options.userPin) initUserPin(module, slot, options.soPin, options.userPin);
+  if (options.userPin) setUserPin(module, slot, options.soPin, options.userPin);
   module.reinitialize();
   const after = listSlots(module, false).filter(
     (entry) => entry.token?.serial === serial && entry.token.label === trimPadded(options.label),

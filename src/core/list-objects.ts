@@ -207,17 +207,23 @@ export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-export async function runListObjects(
+/** An object as listed, with its handle for commands that act on it (delete-object). */
+export interface ListedObject {
+  handle: Handle;
+  object: ObjectJson;
+}
+
+export async function findListedObjects(
   session: TokenSession,
   token: TokenDescription,
   options: ListObjectsOptions,
-): Promise<ObjectJson[]> {
+): Promise<ListedObject[]> {
   const found = findAll(session, options);
   const readCertificate = found.some((item) => item.cls === "certificate")
     ? await certificateReader()
     : undefined;
   const guesses = new Map<ObjectClass, string>();
-  const objects = found.map((item) => {
+  const listed = found.map((item) => {
     const values = readObject(session, item, guesses);
     const id = values.id ?? Buffer.alloc(0);
     const label = values.label ?? "";
@@ -229,16 +235,25 @@ export async function runListObjects(
       private: values.private ?? false,
       uri: formatPkcs11Uri(token, { label, id, type: URI_TYPES[item.cls] }),
     };
+    let object: ObjectJson;
     if (item.cls === "certificate") {
-      return ordered({
+      object = ordered({
         ...common,
         ...(values.value && readCertificate ? readCertificate(values.value) : {}),
       });
-    }
-    if (item.cls === "data") return ordered(common);
-    return ordered({ ...common, ...describeKey(item, values) });
+    } else if (item.cls === "data") object = ordered(common);
+    else object = ordered({ ...common, ...describeKey(item, values) });
+    return { handle: item.handle, object };
   });
-  return objects.sort(compareObjects);
+  return listed.sort((a, b) => compareObjects(a.object, b.object));
+}
+
+export async function runListObjects(
+  session: TokenSession,
+  token: TokenDescription,
+  options: ListObjectsOptions,
+): Promise<ObjectJson[]> {
+  return (await findListedObjects(session, token, options)).map((listed) => listed.object);
 }
 
 const CLASS_ORDER: readonly ObjectClass[] = [

@@ -1,0 +1,61 @@
+import { Command, Option } from "commander";
+import type { ReadObjectResult, ReadType } from "../core/read-object.js";
+import { parseHexId } from "../options.js";
+import { withContext } from "./shared.js";
+
+const READ_TYPES = ["cert", "pubkey", "data"] as const;
+
+interface ReadObjectFlags {
+  type: ReadType;
+  id?: Uint8Array;
+  label?: string;
+  out?: string;
+  der?: boolean;
+}
+
+export function readObjectCommand(): Command {
+  return new Command("read-object")
+    .description("Export a certificate or public key (PEM or DER) or a data object's value")
+    .addOption(
+      new Option("--type <type>", "what to read").choices(READ_TYPES).makeOptionMandatory(),
+    )
+    .option("--id <hex>", "the object's CKA_ID", parseHexId)
+    .option("--label <label>", "the object's CKA_LABEL")
+    .option("-o, --out <file>", "write to a file instead of stdout")
+    .option("--der", "DER instead of PEM")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ tsp11 read-object --type cert --id 0001 | openssl x509 -noout -subject\n  $ tsp11 read-object --type pubkey --label key-1 --der -o key-1.spki",
+    )
+    .action(
+      withContext<ReadObjectFlags>(async (flags, ctx) => {
+        const { keySelectorOf } = await import("../core/find-key.js");
+        const { runReadObject } = await import("../core/read-object.js");
+        const selector = keySelectorOf(flags.label, flags.id, ctx.uri, "--label");
+        let read: ReadObjectResult;
+        {
+          using scope = await ctx.openToken({ login: "if-pin", rw: false });
+          read = runReadObject(scope, flags.type, selector);
+        }
+        const body: string | Uint8Array =
+          read.pem !== undefined && flags.der !== true ? read.pem : read.bytes;
+        if (flags.out !== undefined) {
+          const { writeFileAtomic } = await import("../files.js");
+          writeFileAtomic(flags.out, body, flags.type);
+        }
+        if (ctx.output.json) {
+          const { bytes, ...rest } = read;
+          ctx.output.writeJson({
+            ...rest,
+            ...(read.pem === undefined
+              ? { valueBase64: Buffer.from(bytes).toString("base64") }
+              : {}),
+          });
+          return;
+        }
+        if (flags.out !== undefined) return;
+        if (typeof body === "string") ctx.output.write(body);
+        else ctx.output.writeBytes(body);
+      }),
+    );
+}

@@ -1,0 +1,12 @@
+import { createInterface } from "node:readline/promises";
+
+/** Asks a yes/no question on the terminal (stderr); only "y" or "yes" is a yes. */
+export async function confirm(question: string): Promise<boolean> {
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await terminal.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    terminal.close();
+  }
+}
