@@ -10,6 +10,7 @@ import {
   KEYGEN_MECHANISMS,
   pairTemplates,
   pairUsageOf,
+  SECRET_USAGE,
   secretTemplate,
   usageOf,
 } from "../pkcs11/keys.js";
@@ -233,17 +234,7 @@ async function generateSecret(
       "keygen: generate the key",
     );
   }, hooks);
-  const actual = usageOf(
-    scope.session.read(handle, [
-      "encrypt",
-      "decrypt",
-      "sign",
-      "verify",
-      "wrap",
-      "unwrap",
-      "derive",
-    ]),
-  );
+  const actual = usageOf(scope.session.read(handle, SECRET_USAGE));
   warnUnrequested(actual, usage, hooks);
   return {
     label: options.label,

@@ -99,19 +99,12 @@ export function readAttributes<N extends AttributeName>(
   object: Handle,
   names: readonly N[],
 ): Pick<AttributeValues, N> {
-  const template = names.map((name) => ({ type: SPEC[name][0] }));
-  try {
-    const values = lib.C_GetAttributeValue(session, object, template);
-    return collect(
+  return (
+    tryReadAttributes(lib, session, object, names) ??
+    collect(
       names,
-      values.map((attribute) => attribute.value as Buffer | undefined),
-    );
-  } catch (error) {
-    if (!isCkr(error, "CKR_ATTRIBUTE_TYPE_INVALID", "CKR_ATTRIBUTE_SENSITIVE")) throw error;
-  }
-  return collect(
-    names,
-    names.map((name) => readOne(lib, session, object, SPEC[name][0])),
+      names.map((name) => readOne(lib, session, object, SPEC[name][0])),
+    )
   );
 }
 

@@ -24,7 +24,8 @@ const PUBLIC_USAGE: Readonly<Record<string, AttributeName>> = {
   wrap: "wrap",
   derive: "derive",
 };
-const SECRET_USAGE: readonly AttributeName[] = [
+/** A secret key carries every usage attribute itself. */
+export const SECRET_USAGE: readonly AttributeName[] = [
   "encrypt",
   "decrypt",
   "sign",

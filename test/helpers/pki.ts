@@ -2,47 +2,19 @@
  * OpenSSL as the other party of the provisioning tests: a throw-away CA that issues
  * certificates for CSRs, and small wrappers around the oracles' command lines.
  */
-import { spawn } from "node:child_process";
 import { createPublicKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { RunResult, TempToken } from "./softhsm.js";
-import { BIN, SOFTHSM } from "./softhsm.js";
+import { BIN, runCommand, SOFTHSM } from "./softhsm.js";
 
-/**
- * Runs a program in the token's environment. Unlike runCommand it gives the child no stdin
- * unless there is input, and ignores EPIPE on it: a child that exits without reading its
- * stdin must not become an unhandled error of the test run.
- */
+/** Runs a program in the token's environment (stdin only when there is input). */
 export function execQuiet(
   token: TempToken,
   file: string,
   args: string[],
   options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, {
-      env: { ...token.env, ...options.env },
-      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      const stdoutBytes = Buffer.concat(out);
-      resolvePromise({
-        code: code ?? (signal ? 128 : 1),
-        stdout: stdoutBytes.toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-        stdoutBytes,
-      });
-    });
-    if (child.stdin) {
-      child.stdin.on("error", () => undefined);
-      child.stdin.end(options.input);
-    }
-  });
+  return runCommand(file, args, { env: { ...token.env, ...options.env }, input: options.input });
 }
 
 /** Runs openssl in the token's environment; a non-zero exit fails the test with its stderr. */
