@@ -3,12 +3,16 @@
  * file. Definitions are cheap; each command loads its PKCS#11 and ASN.1 code when it runs.
  */
 import { Command, Option } from "commander";
+import { certCommand } from "./commands/cert.js";
+import { changePinCommand } from "./commands/change-pin.js";
+import { deleteObjectCommand } from "./commands/delete-object.js";
 import { infoCommand } from "./commands/info.js";
 import { initTokenCommand } from "./commands/init-token.js";
 import { keygenCommand } from "./commands/keygen.js";
 import { listMechanismsCommand } from "./commands/list-mechanisms.js";
 import { listObjectsCommand } from "./commands/list-objects.js";
 import { listSlotsCommand } from "./commands/list-slots.js";
+import { readObjectCommand } from "./commands/read-object.js";
 import { reqCommand } from "./commands/req.js";
 import { serveCommand } from "./commands/serve.js";
 import { signCommand } from "./commands/sign.js";
@@ -66,6 +70,10 @@ export function buildProgram(): Command {
     listObjectsCommand(),
     reqCommand(),
     writeObjectCommand(),
+    readObjectCommand(),
+    deleteObjectCommand(),
+    changePinCommand(),
+    certCommand(),
     signCommand(),
     verifyCommand(),
     listMechanismsCommand(),

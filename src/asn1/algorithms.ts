@@ -130,6 +130,27 @@ export function signatureAlgorithmNameFromOid(oid: string): string {
 }
 
 /**
+ * The scheme of a signature AlgorithmIdentifier, the inverse of signatureAlgorithmIdentifier
+ * (for checking a request's self-signature); undefined for algorithms tsp11 does not know.
+ */
+export function signatureSchemeOf(identifier: AlgorithmIdentifier): SignatureScheme | undefined {
+  const oid = identifier.algorithm;
+  if (oid === OID_ED25519) return { kind: "ed25519" };
+  const hashOf = (hashOid: string) =>
+    (Object.keys(HASHES) as Hash[]).find((hash) => HASHES[hash].oid === hashOid);
+  if (oid === OID_RSASSA_PSS && identifier.parameters) {
+    const params = AsnConvert.parse(identifier.parameters, RsaSaPssParams);
+    const hash = hashOf(params.hashAlgorithm.algorithm);
+    return hash ? { kind: "rsa-pss", hash, saltLength: params.saltLength } : undefined;
+  }
+  for (const hash of Object.keys(HASHES) as Hash[]) {
+    if (HASHES[hash].rsaOid === oid) return { kind: "rsa-pkcs1", hash };
+    if (HASHES[hash].ecdsaOid === oid) return { kind: "ecdsa", hash };
+  }
+  return undefined;
+}
+
+/**
  * DER DigestInfo (RFC 8017 section 9.2): what CKM_RSA_PKCS signs when the hash was computed
  * outside the token.
  */

@@ -6,6 +6,7 @@
 import { AsnConvert } from "@peculiar/asn1-schema";
 import {
   Attribute,
+  type Extension,
   Extensions,
   GeneralName,
   Name,
@@ -15,6 +16,7 @@ import { Attributes, CertificationRequest, CertificationRequestInfo } from "@pec
 import {
   signatureAlgorithmIdentifier,
   signatureAlgorithmNameFromOid,
+  signatureSchemeOf,
   type SignatureScheme,
   type Signer,
 } from "./algorithms.js";
@@ -76,6 +78,18 @@ export interface ParsedCsr {
   /** The signed bytes (DER CertificationRequestInfo). */
   infoDer: Uint8Array;
   signature: Uint8Array;
+  /** The signature's scheme, when it is one tsp11 knows. */
+  scheme: SignatureScheme | undefined;
+  subjectName: Name;
+  /** The extensions the request asks for (extensionRequest), in its order. */
+  requestedExtensions: Extension[];
+}
+
+/** The extensions of the request's extensionRequest attribute, if any. */
+function requestedExtensions(info: CertificationRequestInfo): Extension[] {
+  const attribute = info.attributes.find((item) => item.type === OID_EXTENSION_REQUEST);
+  const [value] = attribute?.values ?? [];
+  return value ? [...AsnConvert.parse(value, Extensions)] : [];
 }
 
 /** Reads a DER or PEM CSR; anything else is a usage error. */
@@ -92,5 +106,8 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
       ? fromArrayBuffer(csr.certificationRequestInfoRaw)
       : new Uint8Array(AsnConvert.serialize(info)),
     signature: fromArrayBuffer(csr.signature),
+    scheme: signatureSchemeOf(csr.signatureAlgorithm),
+    subjectName: info.subject,
+    requestedExtensions: requestedExtensions(info),
   };
 }

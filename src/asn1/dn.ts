@@ -33,6 +33,11 @@ export function parseDn(text: string): Name {
   );
 }
 
+/** A Name from its DER (a CA certificate's subject, as the issuer of what it signs). */
+export function nameFromDer(der: Uint8Array): Name {
+  return AsnConvert.parse(der, Name);
+}
+
 /** DER of a Name (CKA_SUBJECT, golden tests). */
 export function nameToDer(name: Name): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(name));

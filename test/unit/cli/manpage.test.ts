@@ -7,17 +7,40 @@ import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../../src/cli.js";
 
-const man = readFileSync(new URL("../../../man/tsp11.1", import.meta.url), "utf8").replace(/\\-/g, "-");
+const man = readFileSync(new URL("../../../man/tsp11.1", import.meta.url), "utf8").replace(
+  /\\-/g,
+  "-",
+);
 
 function visibleLongFlags(command: Command): string[] {
   const help = command.createHelp();
   return help
     .visibleOptions(command)
     .map((option) => option.long)
-    .filter((flag): flag is string => flag !== undefined && flag !== "--help" && flag !== "--version");
+    .filter(
+      (flag): flag is string => flag !== undefined && flag !== "--help" && flag !== "--version",
+    );
 }
 
 const program = buildProgram();
+
+describe("option names", () => {
+  // Global options are recognized after the command name too, and then win over a command's
+  // own option of the same name: a command must not reuse one.
+  const globalFlags = new Set(
+    program.options
+      .flatMap((option) => [option.long, option.short])
+      .filter((flag) => flag !== undefined),
+  );
+  for (const command of program.commands) {
+    it(`${command.name()} reuses no global option`, () => {
+      const own = command.options
+        .flatMap((option) => [option.long, option.short])
+        .filter((flag) => flag !== undefined);
+      expect(own.filter((flag) => globalFlags.has(flag))).toEqual([]);
+    });
+  }
+});
 
 describe("man/tsp11.1", () => {
   it.each(visibleLongFlags(program))("documents the global option %s", (flag) => {

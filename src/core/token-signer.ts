@@ -1,0 +1,153 @@
+/**
+ * Signing certificate requests and certificates with a token key: the scheme follows the key
+ * (RSA PKCS#1 v1.5 or PSS, ECDSA, Ed25519), the token signs with the fitting mechanism (or
+ * the raw one after host hashing, where the module lacks the combined one), and every
+ * signature is checked on the host against the key's public half before it is used, so a
+ * public object that does not belong to the private key (same CKA_ID, another key) never
+ * yields a request or certificate that would not verify.
+ */
+import {
+  constants as cryptoConstants,
+  createPublicKey,
+  verify as verifySignature,
+} from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import type { Hash, SignatureScheme, Signer } from "../asn1/algorithms.js";
+import { HASHES } from "../asn1/algorithms.js";
+import { ecdsaRawToDer } from "../asn1/ecdsa.js";
+import { TspError } from "../errors.js";
+import type { TokenSession } from "../pkcs11/session.js";
+import type { TokenKey } from "./find-key.js";
+import { publicMaterialOf, spkiOf } from "./public-key.js";
+import type { SignMechanismName } from "./sign-mechanisms.js";
+import { planSignature, signBytes } from "./signing.js";
+
+export interface SignerHooks {
+  warn: (message: string) => void;
+}
+
+/** What the user asked of the signature; the key decides the rest. */
+export interface SignatureWish {
+  /** undefined: the default (sha256), so an Ed25519 key is not warned about it. */
+  hash: Hash | undefined;
+  pss: boolean;
+}
+
+export interface TokenSigner {
+  scheme: SignatureScheme;
+  /** DER SubjectPublicKeyInfo of the signing key. */
+  spki: Uint8Array;
+  /** Signs DER to-be-signed bytes; the result is in the scheme's encoding (ECDSA as DER). */
+  sign: Signer;
+}
+
+interface SigningChoice {
+  scheme: SignatureScheme;
+  mechanism: SignMechanismName;
+  saltLen?: number;
+}
+
+/** The signature scheme and token mechanism for the key: the algorithm follows the key. */
+export function signingChoice(
+  key: TokenKey,
+  wish: SignatureWish,
+  hooks: SignerHooks,
+): SigningChoice {
+  const hash = wish.hash ?? "sha256";
+  const tag = hash.toUpperCase() as "SHA256" | "SHA384" | "SHA512";
+  if (wish.pss && key.keyType !== "rsa") {
+    throw new TspError(
+      "usage",
+      `choose the signature: --pss needs an RSA key; this one is ${key.keyType}`,
+    );
+  }
+  switch (key.keyType) {
+    case "rsa":
+      if (wish.pss) {
+        const saltLength = HASHES[hash].bytes;
+        return {
+          scheme: { kind: "rsa-pss", hash, saltLength },
+          mechanism: `${tag}-RSA-PKCS-PSS`,
+          saltLen: saltLength,
+        };
+      }
+      return { scheme: { kind: "rsa-pkcs1", hash }, mechanism: `${tag}-RSA-PKCS` };
+    case "ec":
+      return { scheme: { kind: "ecdsa", hash }, mechanism: `ECDSA-${tag}` };
+    case "ec-edwards":
+      if (key.curve !== "ed25519") {
+        throw new TspError(
+          "usage",
+          `choose the signature: ${key.curve ?? "this Edwards curve"} keys cannot sign requests or certificates (Ed25519 keys can)`,
+        );
+      }
+      if (wish.hash !== undefined) {
+        hooks.warn(`--hash ${wish.hash} is ignored: Ed25519 signs the request itself`);
+      }
+      return { scheme: { kind: "ed25519" }, mechanism: "EDDSA" };
+    default:
+      throw new TspError(
+        "usage",
+        `choose the signature: a ${key.keyType} key cannot sign requests or certificates (RSA, EC and Ed25519 keys can)`,
+      );
+  }
+}
+
+/** Node's verify() arguments for a scheme. */
+function checkOnHost(
+  scheme: SignatureScheme,
+  publicKey: KeyObject,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  switch (scheme.kind) {
+    case "rsa-pkcs1":
+      return verifySignature(scheme.hash, data, publicKey, signature);
+    case "rsa-pss":
+      return verifySignature(
+        scheme.hash,
+        data,
+        {
+          key: publicKey,
+          padding: cryptoConstants.RSA_PKCS1_PSS_PADDING,
+          saltLength: scheme.saltLength,
+        },
+        signature,
+      );
+    case "ecdsa":
+      return verifySignature(scheme.hash, data, { key: publicKey, dsaEncoding: "der" }, signature);
+    case "ed25519":
+      return verifySignature(null, data, publicKey, signature);
+  }
+}
+
+/** The token key as a signer of DER structures (requests, certificates). */
+export function tokenSigner(
+  session: TokenSession,
+  key: TokenKey,
+  wish: SignatureWish,
+  hooks: SignerHooks,
+): TokenSigner {
+  const spki = spkiOf(publicMaterialOf(session, key.handle, key.id));
+  const choice = signingChoice(key, wish, hooks);
+  const plan = planSignature(session, key, {
+    mechanism: choice.mechanism,
+    ...(choice.saltLen !== undefined ? { saltLen: choice.saltLen } : {}),
+  });
+  const publicKey = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+  return {
+    scheme: choice.scheme,
+    spki,
+    sign: async (tbs) => {
+      const raw = await signBytes(session, key, plan, tbs);
+      const signature = choice.scheme.kind === "ecdsa" ? ecdsaRawToDer(raw) : new Uint8Array(raw);
+      if (!checkOnHost(choice.scheme, publicKey, tbs, signature)) {
+        throw new TspError(
+          "failure",
+          `check the signature: the token's signature does not verify with the public key of id ${Buffer.from(key.id).toString("hex")} (does the public key object belong to this private key?)`,
+        );
+      }
+      return signature;
+    },
+  };
+}
