@@ -44,7 +44,15 @@ function interrupted(): never {
   process.exit(130);
 }
 
+/** stdout closed by the reader (`tsp11 list-objects | head -1`): the reader has what it wanted. */
+function onStdoutError(error: NodeJS.ErrnoException): void {
+  if (error.code !== "EPIPE") throw error;
+  releaseAll();
+  process.exit(0);
+}
+
 export async function main(argv: string[]): Promise<void> {
+  process.stdout.on("error", onStdoutError);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!signalHandled(signal)) interrupted();
   };

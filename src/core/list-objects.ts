@@ -8,6 +8,7 @@
  */
 import { curveFromEcParams } from "../asn1/curves.js";
 import type { AttributeName, AttributeValues } from "../pkcs11/attributes.js";
+import { isCkr } from "../pkcs11/ckr.js";
 import type { Handle } from "../pkcs11/lib.js";
 import type { ObjectClass } from "../pkcs11/names.js";
 import { CLASS_VALUES, keyTypeName, URI_TYPES } from "../pkcs11/names.js";
@@ -135,6 +136,23 @@ function readObject(
   return session.read(found.handle, templateFor(found.cls, undefined));
 }
 
+/**
+ * An object another process destroyed (or rewrote: SoftHSM gives a token object a new handle
+ * when another process changes it) between the search and the read is left out, not an error.
+ */
+function readUnlessGone(
+  session: TokenSession,
+  found: Found,
+  guesses: Map<ObjectClass, string>,
+): AttributeValues | undefined {
+  try {
+    return readObject(session, found, guesses);
+  } catch (error) {
+    if (isCkr(error, "CKR_OBJECT_HANDLE_INVALID")) return undefined;
+    throw error;
+  }
+}
+
 function describeKey(found: Found, values: AttributeValues): Partial<ObjectJson> {
   const keyType = values.keyType === undefined ? undefined : keyTypeName(values.keyType);
   const key: Partial<ObjectJson> = { keyType };
@@ -223,8 +241,9 @@ export async function findListedObjects(
     ? await certificateReader()
     : undefined;
   const guesses = new Map<ObjectClass, string>();
-  const listed = found.map((item) => {
-    const values = readObject(session, item, guesses);
+  const listed = found.flatMap((item) => {
+    const values = readUnlessGone(session, item, guesses);
+    if (!values) return [];
     const id = values.id ?? Buffer.alloc(0);
     const label = values.label ?? "";
     const common: Partial<ObjectJson> = {
@@ -243,7 +262,7 @@ export async function findListedObjects(
       });
     } else if (item.cls === "data") object = ordered(common);
     else object = ordered({ ...common, ...describeKey(item, values) });
-    return { handle: item.handle, object };
+    return [{ handle: item.handle, object }];
   });
   return listed.sort((a, b) => compareObjects(a.object, b.object));
 }
