@@ -37,7 +37,11 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts (build, bench, CI helpers) run on Node: its globals are theirs.
     files: ["**/*.js", "**/*.mjs", "bin/*"],
     extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      globals: { process: "readonly", console: "readonly", URL: "readonly", Buffer: "readonly" },
+    },
   },
 );

@@ -15,18 +15,30 @@ export function tempStore(label = "bench", pin = "1234") {
     join(dir, "softhsm2.conf"),
     `directories.tokendir = ${join(dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`,
   );
-  const env = { ...process.env, SOFTHSM2_CONF: join(dir, "softhsm2.conf"), TSP11_HOME: join(dir, "home") };
-  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", pin], {
-    env,
-    stdio: "ignore",
-  });
+  const env = {
+    ...process.env,
+    SOFTHSM2_CONF: join(dir, "softhsm2.conf"),
+    TSP11_HOME: join(dir, "home"),
+  };
+  execFileSync(
+    "softhsm2-util",
+    ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", pin],
+    {
+      env,
+      stdio: "ignore",
+    },
+  );
   return { dir, env };
 }
 
 /** Wall time of one run in ms, and its peak RSS in MB (GNU time). */
 export function measure(command, args, env) {
   const started = process.hrtime.bigint();
-  const result = spawnSync("/usr/bin/time", ["-f", "%M", command, ...args], { env, encoding: "utf8", maxBuffer: 1 << 30 });
+  const result = spawnSync("/usr/bin/time", ["-f", "%M", command, ...args], {
+    env,
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+  });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr}`);
   const rssKb = Number(result.stderr.trim().split("\n").pop());
@@ -50,7 +62,11 @@ export function compare(candidates, rounds) {
       rss.set(candidate.name, Math.max(rss.get(candidate.name), run.rssMb));
     }
   }
-  return candidates.map((c) => ({ name: c.name, medianMs: median(times.get(c.name)), peakRssMb: rss.get(c.name) }));
+  return candidates.map((c) => ({
+    name: c.name,
+    medianMs: median(times.get(c.name)),
+    peakRssMb: rss.get(c.name),
+  }));
 }
 
 export function printTable(rows, baseline) {

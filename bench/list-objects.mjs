@@ -62,12 +62,24 @@ for (const count of counts) {
       [
         { name: "pkcs11-tool -O", command: "pkcs11-tool", args: ["--module", SOFTHSM, "-O"], env },
         { name: "pkcs11js enumeration", command: process.execPath, args: [enumScript], env },
-        { name: "tsp11 list-objects --json", command: process.execPath, args: [TSP11, "list-objects", "--json"], env },
-        { name: "tsp11 list-objects (table)", command: process.execPath, args: [TSP11, "list-objects"], env },
+        {
+          name: "tsp11 list-objects --json",
+          command: process.execPath,
+          args: [TSP11, "list-objects", "--json"],
+          env,
+        },
+        {
+          name: "tsp11 list-objects (table)",
+          command: process.execPath,
+          args: [TSP11, "list-objects"],
+          env,
+        },
       ],
       rounds,
     );
-    console.log(`\nlist-objects, ${count} public objects (${dir}), median of ${rounds} interleaved runs`);
+    console.log(
+      `\nlist-objects, ${count} public objects (${dir}), median of ${rounds} interleaved runs`,
+    );
     printTable(rows, "pkcs11-tool -O");
   } finally {
     execFileSync("rm", ["-rf", dir, fillScript, enumScript]);

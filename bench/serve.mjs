@@ -6,10 +6,14 @@
 //     mechanism and input) measured in the same run. Targets: RSA-2048 >= 0.7x, P-256 >= 0.25x.
 //  2. GET /v1/slots latency (p50/p99) while RSA-4096 key generations run. Target: p99 < 50 ms.
 //
-//   npm run build && node bench/serve.mjs [--seconds 5] [--clients 8] [--max 20000] [--generations 3]
+//   npm run build && node bench/serve.mjs [--seconds 2] [--rounds 3] [--clients 8] [--max 20000]
+//                                         [--generations 3]
 //
-// Every phase is bounded in time and count; the server's logs (JSON lines on stderr) are
-// drained and counted, not kept.
+// The two sign rates are measured in alternating rounds (in-process, HTTP, in-process, ...)
+// and summed, so a machine whose load changes during the run weighs on both alike. Every
+// phase is bounded in time and count; the server's logs (JSON lines on stderr) are drained
+// and counted, not kept.
+import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
 import console from "node:console";
 import { createHash } from "node:crypto";
@@ -17,19 +21,23 @@ import { rmSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
 import { availableParallelism, loadavg } from "node:os";
+import { performance } from "node:perf_hooks";
 import process from "node:process";
+import { clearTimeout, setTimeout } from "node:timers";
 import { parseArgs } from "node:util";
 import { SOFTHSM, tempStore, TSP11 } from "./lib.mjs";
 
 const { values: opts } = parseArgs({
   options: {
-    seconds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "2" },
+    rounds: { type: "string", default: "3" },
     clients: { type: "string", default: "8" },
     max: { type: "string", default: "20000" },
     generations: { type: "string", default: "3" },
   },
 });
 const SECONDS = Number(opts.seconds);
+const ROUNDS = Number(opts.rounds);
 const CLIENTS = Number(opts.clients);
 const MAX = Number(opts.max);
 const GENERATIONS = Number(opts.generations);
@@ -82,13 +90,17 @@ function request(agent, port, method, path, body, headers = {}) {
         agent,
         headers: {
           ...headers,
-          ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+          ...(payload
+            ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
+            : {}),
         },
       },
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString("utf8") }),
+        );
       },
     );
     req.on("error", reject);
@@ -97,7 +109,7 @@ function request(agent, port, method, path, body, headers = {}) {
 }
 
 /** C_SignInit + C_Sign in a tight loop in this process: the ceiling a server is compared with. */
-function inProcessRate(env, keyLabel, kind) {
+function inProcessSigns(env, keyLabel, kind) {
   process.env.SOFTHSM2_CONF = env.SOFTHSM2_CONF;
   const lib = new pkcs11js.PKCS11();
   lib.load(SOFTHSM);
@@ -116,7 +128,9 @@ function inProcessRate(env, keyLabel, kind) {
     lib.C_FindObjectsFinal(session);
     // What the server runs for the default mechanisms on SoftHSM: SHA256-RSA-PKCS on the
     // token; ECDSA-SHA256 as a host SHA-256 and CKM_ECDSA (SoftHSM has no ECDSA-SHA256).
-    const mechanism = { mechanism: kind === "rsa" ? pkcs11js.CKM_SHA256_RSA_PKCS : pkcs11js.CKM_ECDSA };
+    const mechanism = {
+      mechanism: kind === "rsa" ? pkcs11js.CKM_SHA256_RSA_PKCS : pkcs11js.CKM_ECDSA,
+    };
     const out = Buffer.alloc(512);
     const deadline = performance.now() + SECONDS * 1000;
     let count = 0;
@@ -129,7 +143,7 @@ function inProcessRate(env, keyLabel, kind) {
     const elapsed = SECONDS * 1000 - (deadline - performance.now());
     lib.C_Logout(session);
     lib.C_CloseSession(session);
-    return (count / Math.max(elapsed, 1)) * 1000;
+    return { done: count, ms: elapsed };
   } finally {
     lib.C_Finalize();
     lib.close();
@@ -137,12 +151,9 @@ function inProcessRate(env, keyLabel, kind) {
 }
 
 /** CLIENTS keep-alive clients posting sign requests until the time or the count runs out. */
-async function httpRate(port, keyLabel) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+async function httpSigns(agent, port, keyLabel) {
   const body = { key: keyLabel, dataBase64: DATA.toString("base64") };
   const headers = { "x-pkcs11-pin": PIN };
-  // Warm up: the login and the session pool.
-  for (let i = 0; i < CLIENTS * 4; i++) await request(agent, port, "POST", `/v1/tokens/${LABEL}/sign`, body, headers);
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
   let done = 0;
@@ -150,7 +161,14 @@ async function httpRate(port, keyLabel) {
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       while (performance.now() < deadline && done + failed < MAX) {
-        const result = await request(agent, port, "POST", `/v1/tokens/${LABEL}/sign`, body, headers);
+        const result = await request(
+          agent,
+          port,
+          "POST",
+          `/v1/tokens/${LABEL}/sign`,
+          body,
+          headers,
+        );
         if (result.status === 200) done++;
         else {
           failed++;
@@ -159,9 +177,37 @@ async function httpRate(port, keyLabel) {
       }
     }),
   );
-  const elapsed = performance.now() - started;
+  return { done, failed, ms: performance.now() - started };
+}
+
+/** Alternating rounds of both, summed. */
+async function signRates(port, keyLabel, kind) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const body = { key: keyLabel, dataBase64: DATA.toString("base64") };
+  // Warm up (not counted): the server's login, session pool and key look-up, and V8's
+  // optimizing compiler, which works on the hot paths for the first second or two.
+  await httpSigns(agent, port, keyLabel, WARMUP_MS);
+  inProcessSigns(store.env, keyLabel, kind, WARMUP_MS / 4);
+  const inProcess = { done: 0, ms: 0 };
+  const overHttp = { done: 0, failed: 0, ms: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    const local = inProcessSigns(store.env, keyLabel, kind);
+    inProcess.done += local.done;
+    inProcess.ms += local.ms;
+    const remote = await httpSigns(agent, port, keyLabel);
+    overHttp.done += remote.done;
+    overHttp.failed += remote.failed;
+    overHttp.ms += remote.ms;
+  }
   agent.destroy();
-  return { rate: (done / elapsed) * 1000, done, failed };
+  return {
+    inProcess: (inProcess.done / inProcess.ms) * 1000,
+    overHttp: {
+      rate: (overHttp.done / overHttp.ms) * 1000,
+      done: overHttp.done,
+      failed: overHttp.failed,
+    },
+  };
 }
 
 /** GET /v1/slots, one at a time every 10 ms, while `busy` runs; latencies in ms. */
@@ -196,18 +242,26 @@ try {
     ["rsa:2048", "rsa-2048"],
     ["ec:prime256v1", "p-256"],
   ]) {
-    const made = await request(agent, server.port, "POST", `/v1/tokens/${LABEL}/keys`, { keyType, label }, { "x-pkcs11-pin": PIN });
+    const made = await request(
+      agent,
+      server.port,
+      "POST",
+      `/v1/tokens/${LABEL}/keys`,
+      { keyType, label },
+      { "x-pkcs11-pin": PIN },
+    );
     if (made.status !== 201) throw new Error(`keygen ${keyType}: ${made.status} ${made.text}`);
   }
 
-  console.log(`tsp11 serve benchmark: ${availableParallelism()} CPUs, load ${loadavg()[0].toFixed(2)}, ${CLIENTS} clients, ${SECONDS} s per phase`);
+  console.log(
+    `tsp11 serve benchmark: ${availableParallelism()} CPUs, load ${loadavg()[0].toFixed(2)}, ${CLIENTS} clients, ${ROUNDS} rounds of ${SECONDS} s per sign phase`,
+  );
   const targets = [];
   for (const [label, kind, target] of [
     ["rsa-2048", "rsa", 0.7],
     ["p-256", "ec", 0.25],
   ]) {
-    const inProcess = inProcessRate(store.env, label, kind);
-    const overHttp = await httpRate(server.port, label);
+    const { inProcess, overHttp } = await signRates(server.port, label, kind);
     const ratio = overHttp.rate / inProcess;
     targets.push([`${label} sign over HTTP >= ${target}x in-process`, ratio >= target]);
     console.log(
@@ -215,7 +269,10 @@ try {
     );
   }
 
-  const idle = await slotLatencies(server.port, () => new Promise((resolve) => setTimeout(resolve, 2000)));
+  const idle = await slotLatencies(
+    server.port,
+    () => new Promise((resolve) => setTimeout(resolve, 2000)),
+  );
   let generated = 0;
   const generationStarted = performance.now();
   const busy = await slotLatencies(server.port, async () => {

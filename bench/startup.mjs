@@ -8,7 +8,12 @@ const rows = compare(
   [
     { name: "node -e 0", command: process.execPath, args: ["-e", "0"], env },
     { name: "tsp11 list-slots", command: process.execPath, args: [TSP11, "list-slots"], env },
-    { name: "tsp11 list-slots --json", command: process.execPath, args: [TSP11, "list-slots", "--json"], env },
+    {
+      name: "tsp11 list-slots --json",
+      command: process.execPath,
+      args: [TSP11, "list-slots", "--json"],
+      env,
+    },
     { name: "pkcs11-tool -L", command: "pkcs11-tool", args: ["--module", SOFTHSM, "-L"], env },
   ],
   rounds,

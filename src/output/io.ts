@@ -27,7 +27,13 @@ function colorLevel(settings: OutputSettings, stdoutTTY: boolean): 0 | 1 | 2 | 3
 export type Painter = Pick<ChalkInstance, "bold" | "red" | "green" | "yellow" | "dim">;
 
 const same = (text: string): string => text;
-const PLAIN: Painter = { bold: same, red: same, green: same, yellow: same, dim: same } as unknown as Painter;
+const PLAIN: Painter = {
+  bold: same,
+  red: same,
+  green: same,
+  yellow: same,
+  dim: same,
+} as unknown as Painter;
 
 export class Output {
   readonly settings: OutputSettings;

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { Writable } from "node:stream";
 import { promisify } from "node:util";
 
 export const SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so";
@@ -73,10 +74,11 @@ export function runCommand(
         stdoutBytes,
       });
     });
-    if (child.stdin) {
+    const input = child.stdin as Writable | null;
+    if (input) {
       // A child may exit before reading its input: that is its answer, not a test failure.
-      child.stdin.on("error", () => undefined);
-      child.stdin.end(options.input);
+      input.on("error", () => undefined);
+      input.end(options.input);
     }
   });
 }

@@ -12,7 +12,6 @@ describe("Pin", () => {
     expect(String(pin)).toBe("***");
     expect(JSON.stringify({ pin })).toBe('{"pin":"***"}');
     expect(inspect(pin)).not.toContain("s3cret");
-    expect(`${pin}`).toBe("***");
     expect(pin.reveal()).toBe("s3cret");
   });
 
