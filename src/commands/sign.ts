@@ -6,7 +6,7 @@ import type { TokenSession } from "../pkcs11/session.js";
 import type { SignFlags } from "./sign-common.js";
 import {
   addSignOptions,
-  CHUNK_BYTES,
+  chunkBuffer,
   checkInputFile,
   encodeSignature,
   readFileOrChunks,
@@ -44,27 +44,32 @@ type Signing = typeof import("../core/signing.js");
 /** ECDSA's raw r‖s to the requested encoding (DER by default); other signatures as they are. */
 async function finisher(plan: SignaturePlan, format: SignFlags["format"]): Promise<Finish> {
   if (plan.keyType !== "ec" || format === "raw") return (raw) => raw;
-  const { ecdsaRawToDerFast } = await import("../asn1/ecdsa-der.js");
-  return (raw) => ecdsaRawToDerFast(raw);
+  const { ecdsaRawToDer } = await import("../asn1/ecdsa.js");
+  return (raw) => ecdsaRawToDer(raw);
 }
 
-/** Signs one path: small files in one C_Sign, large ones (and pipes) streamed. */
-async function signPath(
+/**
+ * Signs one path: a small file in one C_Sign, synchronously (a batch of thousands pays no
+ * promise per file); large files and stdin streamed.
+ */
+function signPath(
   signing: Signing,
   session: TokenSession,
   key: TokenKey,
   plan: SignaturePlan,
   path: string,
   buffer: Buffer,
-): Promise<Buffer> {
+): Buffer | Promise<Buffer> {
   if (path === "-") return signing.signStream(session, key, plan, stdinChunks(buffer));
   const input = readFileOrChunks(path, buffer);
-  try {
-    if (input.whole) return await signing.signBytes(session, key, plan, input.whole);
-    return await signing.signStream(session, key, plan, input.chunks ?? []);
-  } finally {
-    input.close();
+  if (input.whole) {
+    try {
+      return signing.signBytes(session, key, plan, input.whole);
+    } finally {
+      input.close();
+    }
   }
+  return signing.signStream(session, key, plan, input.chunks).finally(input.close);
 }
 
 export function signCommand(): Command {
@@ -92,10 +97,12 @@ export function signCommand(): Command {
         const inputPath = flags.input ?? "-";
         // Inputs and key selector are checked before the token is opened (exit 2, no PIN asked).
         for (const file of batch ? files : [inputPath]) checkInputFile(file);
-        const { keySelectorOf, findSigningKey } = await import("../core/find-key.js");
-        const signing: Signing = await import("../core/signing.js");
+        const [{ keySelectorOf, findSigningKey }, signing] = await Promise.all([
+          import("../core/find-key.js"),
+          import("../core/signing.js"),
+        ]);
         const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
-        const buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+        const buffer = chunkBuffer();
 
         using scope = await ctx.openToken({ login: "required", rw: false });
         const { session } = scope;
@@ -112,7 +119,8 @@ export function signCommand(): Command {
         if (batch) {
           const results: SignBatchJson[] = [];
           for (const file of files) {
-            const signature = finish(await signPath(signing, session, key, plan, file, buffer));
+            const raw = signPath(signing, session, key, plan, file, buffer);
+            const signature = finish(raw instanceof Promise ? await raw : raw);
             const output = `${file}.sig`;
             writeSignatureFile(output, encodeSignature(signature, flags.encoding));
             if (ctx.output.json) {

@@ -7,7 +7,7 @@ import type { TokenSession } from "../pkcs11/session.js";
 import type { SignFlags, TextEncoding } from "./sign-common.js";
 import {
   addSignOptions,
-  CHUNK_BYTES,
+  chunkBuffer,
   checkInputFile,
   decodeSignature,
   errnoWhy,
@@ -81,7 +81,7 @@ async function verifyPath(
   const input = readFileOrChunks(path, buffer);
   try {
     if (input.whole) return signing.verifyBytes(session, key, plan, input.whole, signature);
-    return await signing.verifyStream(session, key, plan, input.chunks ?? [], signature);
+    return await signing.verifyStream(session, key, plan, input.chunks, signature);
   } finally {
     input.close();
   }
@@ -123,10 +123,12 @@ export function verifyCommand(): Command {
           checkInputFile(input);
           checkInputFile(signature, "signature");
         }
-        const { keySelectorOf } = await import("../core/find-key.js");
-        const signing: Signing = await import("../core/signing.js");
+        const [{ keySelectorOf }, signing] = await Promise.all([
+          import("../core/find-key.js"),
+          import("../core/signing.js"),
+        ]);
         const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
-        const buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+        const buffer = chunkBuffer();
 
         // Public keys are public objects: log in only when a PIN is given.
         using scope = await ctx.openToken({ login: "if-pin", rw: false });

@@ -9,7 +9,7 @@ import type { ObjectClass } from "../pkcs11/names.js";
 import { CLASS_VALUES, keyTypeName } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { Pkcs11Uri } from "../pkcs11/uri.js";
-import { bitLength } from "./public-key.js";
+import { bitLength } from "../asn1/bytes.js";
 
 export interface KeySelector {
   label?: string | undefined;

@@ -15,7 +15,7 @@ import { CLASS_VALUES, keyTypeName, URI_TYPES } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenDescription } from "../pkcs11/select.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
-import { bitLength } from "./public-key.js";
+import { bitLength } from "../asn1/bytes.js";
 
 export const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
 export type ObjectType = (typeof OBJECT_TYPES)[number];

@@ -3,6 +3,7 @@
  * and the NSS/Mastercard CKA_ID (SHA-1 of the modulus, of the EC point 04‖X‖Y, of the Ed25519 key).
  */
 import { createHash } from "node:crypto";
+import { bitLength, stripLeadingZeros } from "../asn1/bytes.js";
 import { curveFromEcParams } from "../asn1/curves.js";
 import { ecSpki, rsaSpki, unwrapEcPoint } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
@@ -17,18 +18,6 @@ export interface PublicKeyMaterial {
   ecParams?: Buffer;
   /** CKA_EC_POINT as the module gives it (a DER OCTET STRING, or raw from some modules). */
   ecPoint?: Buffer;
-}
-
-function stripLeadingZeros(bytes: Uint8Array): Uint8Array {
-  let start = 0;
-  while (start < bytes.length - 1 && bytes[start] === 0) start++;
-  return bytes.subarray(start);
-}
-
-export function bitLength(unsigned: Uint8Array): number {
-  const bytes = stripLeadingZeros(unsigned);
-  const top = bytes[0] ?? 0;
-  return top === 0 ? 0 : (bytes.length - 1) * 8 + (32 - Math.clz32(top));
 }
 
 /** Reads the public material of a key object (public key, or RSA private key). */

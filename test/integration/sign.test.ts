@@ -473,7 +473,8 @@ describe.skipIf(!available)("sign", () => {
     it("signs FILE... in one session, each into FILE.sig, with a JSON report", async () => {
       const files = ["a.txt", "b.txt", "c.bin"].map((name) => token.path(`batch-${name}`));
       for (const [i, file] of files.entries())
-        await writeFile(file, `file ${i}\n`.repeat(i * 1000 + 1));
+        // 7 bytes, 70 KB and 280 KB: the last two are read in more than one chunk.
+        await writeFile(file, `file ${i}\n`.repeat(i * i * 10_000 + 1));
       const result = await sign(["-i", "rk", "--json", "-v", ...files]);
       expect(result.stderr.match(/C_Login\(/g)).toHaveLength(1);
       expect(result.stderr.match(/C_OpenSession\(/g)).toHaveLength(1);
