@@ -11,12 +11,13 @@ export function infoCommand(): Command {
     )
     .action(
       withContext<Record<string, never>>(async (_flags, ctx) => {
-        const { runInfo, INTERFACES_NOTE } = await import("../core/info.js");
-        let info;
+        const { describeInterfaces, runInfo } = await import("../core/info.js");
+        let result;
         {
-          using module = await ctx.openModule();
-          info = runInfo(module);
+          using module = ctx.openModule();
+          result = runInfo(module);
         }
+        const { info } = result;
         if (ctx.output.json) {
           ctx.output.writeJson(info);
           return;
@@ -26,7 +27,7 @@ export function infoCommand(): Command {
           ["cryptoki", info.cryptokiVersion],
           ["manufacturer", info.manufacturer],
           ["library", `${info.libraryDescription} (version ${info.libraryVersion})`],
-          ["interfaces", INTERFACES_NOTE],
+          ["interfaces", describeInterfaces(result.interfaceList)],
         ]);
       }),
     );

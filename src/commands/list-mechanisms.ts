@@ -25,7 +25,7 @@ export function listMechanismsCommand(): Command {
         const { runListMechanisms } = await import("../core/list-mechanisms.js");
         let mechanisms: MechanismJson[];
         {
-          using module = await ctx.openModule();
+          using module = ctx.openModule();
           mechanisms = runListMechanisms(module, ctx.selector, {
             emptyHint: ctx.emptyHint(),
           }).mechanisms;

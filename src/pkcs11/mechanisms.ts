@@ -67,18 +67,6 @@ export function mechanismName(type: number): string {
   return table().get(type) ?? `0x${type.toString(16)}`;
 }
 
-/** `SHA256-RSA-PKCS`, `CKM_SHA256_RSA_PKCS` or `0x40` (any case) to the CKM value. */
-export function mechanismValue(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (/^0x[0-9a-f]+$/i.test(trimmed)) return parseInt(trimmed.slice(2), 16);
-  const wanted = trimmed
-    .toUpperCase()
-    .replace(/^CKM[-_]/, "")
-    .replaceAll("_", "-");
-  for (const [value, name] of table()) if (name === wanted) return value;
-  return undefined;
-}
-
 export interface SlotMechanism {
   type: number;
   info: MechanismInfo;

@@ -57,11 +57,20 @@ export class TokenScope implements Disposable {
   }
 }
 
-function isTransient(error: unknown): boolean {
+function isTransient(error: unknown, module: Pkcs11Module): boolean {
   const name = error instanceof TspError ? error.ckr : ckrOf(error);
   if (name !== undefined) return TRANSIENT.has(name);
-  // A token momentarily missing from the slot list.
-  return error instanceof TspError && error.kind === "not-found";
+  // A token momentarily missing from the slot list. A module with no slot at all (OpenSC
+  // without a reader, a p11-kit client without its server) has no race to wait out.
+  return error instanceof TspError && error.kind === "not-found" && hasSlots(module);
+}
+
+function hasSlots(module: Pkcs11Module): boolean {
+  try {
+    return module.slots(false).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 function openSession(
@@ -108,7 +117,7 @@ export async function openToken(options: OpenTokenOptions): Promise<TokenScope> 
         return openSession(module, slot, options, pin);
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
-        if (delay === undefined || !isTransient(error)) throw error;
+        if (delay === undefined || !isTransient(error, module)) throw error;
         const why = error instanceof Error ? error.message : String(error);
         module.trace?.(`transient answer (${why}); looking at the slots again in ${delay} ms`);
         await sleep(delay);

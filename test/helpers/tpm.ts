@@ -59,8 +59,10 @@ async function untilReady(
       await probe();
       return;
     } catch (error) {
-      if (!daemon.running) throw new Error(`${daemon.name} exited:\n${daemon.stderr}`);
-      if (Date.now() > deadline) throw new Error(`${what} not ready: ${String(error)}`);
+      if (!daemon.running) {
+        throw new Error(`${daemon.name} exited:\n${daemon.stderr}`, { cause: error });
+      }
+      if (Date.now() > deadline) throw new Error(`${what} not ready`, { cause: error });
       await sleep(50);
     }
   }

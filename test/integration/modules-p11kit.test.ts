@@ -121,7 +121,7 @@ describe.skipIf(!available)("p11-kit remoting (p11-kit-client.so)", () => {
   });
 
   it("initializes the free slot through the server and sees it through both exports", async () => {
-    const init = await ok(
+    const init = ok(
       await client(all, [
         "init-token",
         "--label",
@@ -278,6 +278,38 @@ describe.skipIf(!available)("p11-kit remoting (p11-kit-client.so)", () => {
     const ecPem = store.path("ek.pub.pem");
     await writeFile(rsaPem, rsa.publicKeyPem);
     await writeFile(ecPem, ec.publicKeyPem);
+    ok(
+      await client(forwarded, [
+        "write-object",
+        ...login,
+        "--type",
+        "pubkey",
+        "-f",
+        ecPem,
+        "--label",
+        "copy",
+        "--id",
+        "99",
+      ]),
+    );
+    ok(
+      await client(forwarded, [
+        "write-object",
+        ...login,
+        "--type",
+        "data",
+        "-f",
+        data,
+        "--label",
+        "notes",
+      ]),
+    );
+    const stored = JSON.parse(
+      ok(await client(forwarded, ["list-objects", ...login, "--json"])).stdout,
+    ) as { class: string; label: string }[];
+    expect(stored.map((o) => `${o.class}:${o.label}`)).toEqual(
+      expect.arrayContaining(["public-key:copy", "data:notes"]),
+    );
     // SHA256-RSA-PKCS on the token; ECDSA-SHA256 and SHA256-RSA-PKCS-PSS hashed on the host.
     const runs: [string[], string, string[]][] = [
       [["-i", "rk"], rsaPem, []],
@@ -290,7 +322,7 @@ describe.skipIf(!available)("p11-kit remoting (p11-kit-client.so)", () => {
     ];
     for (const [args, pem, sigopt] of runs) {
       const sig = store.path(`sig-${args.join("")}`);
-      const signed = await ok(
+      const signed = ok(
         await client(forwarded, [
           "sign",
           ...login,

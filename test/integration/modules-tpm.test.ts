@@ -158,6 +158,29 @@ describe.skipIf(!available)("tpm2-pkcs11 over swtpm", () => {
     expect(edwards.stderr).toBe(
       `tsp11: keygen: token "${LABEL}" does not offer CKM_EC_EDWARDS_KEY_PAIR_GEN\n`,
     );
+    // AES-KEY-GEN is in the mechanism list, C_GenerateKey is not implemented.
+    const aes = await tsp11(["keygen", ...token, "--key-type", "aes:256", "--label", "aes"]);
+    expect(aes.code).toBe(1);
+    expect(own(aes.stderr)).toBe(
+      "tsp11: keygen: generate the key: the module does not support this function (CKR_FUNCTION_NOT_SUPPORTED)\n",
+    );
+  });
+
+  it("cannot re-initialize a token (the module refuses C_InitToken on it)", async () => {
+    const again = await tsp11([
+      "init-token",
+      "--label",
+      "tpm-b",
+      "--token-label",
+      "tpm-b",
+      "--so-pin",
+      SO_PIN,
+      "--force",
+    ]);
+    expect(again.code).toBe(2);
+    expect(own(again.stderr)).toBe(
+      "tsp11: initialize token in slot 0x2: the module refused the arguments (CKR_ARGUMENTS_BAD)\n",
+    );
   });
 
   it("makes CSRs, stores the certificate and an RSA public key, and signs", async () => {
