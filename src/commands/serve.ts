@@ -53,7 +53,7 @@ export function serveCommand(): Command {
         const config = serveConfig(flags);
         const { startServer } = await import("../serve/start.js");
         const { overrideSignals } = await import("../cleanup.js");
-        const module = await ctx.moduleOptions();
+        const module = ctx.moduleOptions();
         const { settings } = ctx.output;
         const server = await startServer({
           ...config,
@@ -67,7 +67,7 @@ export function serveCommand(): Command {
           overrideSignals((signal) => {
             if (stopping) return false;
             stopping = true;
-            server.app.log.info({ signal }, "stopping: finishing the requests in flight");
+            server.log.info({ signal }, "stopping: finishing the requests in flight");
             server.close().then(resolve, reject);
             return true;
           });

@@ -76,16 +76,21 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
     );
   }
   const [handle] = handles as [Handle];
-  const values = session.read(handle, ["keyType", "label", "id", "modulus", "ecParams"]);
-  const curve = values.ecParams ? curveFromEcParams(values.ecParams)?.name : undefined;
+  const values = session.read(handle, ["keyType", "label", "id"]);
+  const keyType = values.keyType === undefined ? "unknown" : keyTypeName(values.keyType);
+  // The size attribute of the key's own type: asking an EC key for CKA_MODULUS would fail the
+  // whole read and cost one read per attribute.
+  const { modulus } = keyType === "rsa" ? session.read(handle, ["modulus"]) : {};
+  const { ecParams } =
+    keyType === "ec" || keyType === "ec-edwards" ? session.read(handle, ["ecParams"]) : {};
   return {
     handle,
     cls,
-    keyType: values.keyType === undefined ? "unknown" : keyTypeName(values.keyType),
+    keyType,
     label: values.label ?? "",
     id: values.id ?? new Uint8Array(0),
-    bits: values.modulus ? bitLength(values.modulus) : undefined,
-    curve,
+    bits: modulus ? bitLength(modulus) : undefined,
+    curve: ecParams ? curveFromEcParams(ecParams)?.name : undefined,
   };
 }
 

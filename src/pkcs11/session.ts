@@ -1,7 +1,7 @@
 import type { Pin } from "../pin.js";
 import { isCkr, pkcs11Failure, step } from "./ckr.js";
 import type { AttributeInput, AttributeName, AttributeValues } from "./attributes.js";
-import { readAttributes, toTemplate } from "./attributes.js";
+import { readAttributes, toTemplate, tryReadAttributes } from "./attributes.js";
 import type { Attribute, Handle, Mechanism, MechanismInfo, Pkcs11 } from "./lib.js";
 import { ck } from "./lib.js";
 import { safely } from "./module.js";
@@ -142,6 +142,16 @@ export class TokenSession implements Disposable {
     );
   }
 
+  /** One read of exactly these attributes, or undefined when the object lacks one of them. */
+  tryRead<N extends AttributeName>(
+    object: Handle,
+    names: readonly N[],
+  ): Pick<AttributeValues, N> | undefined {
+    return step("read object attributes", () =>
+      tryReadAttributes(this.lib, this.handle, object, names),
+    );
+  }
+
   setAttributes(object: Handle, values: AttributeInput, what: string): void {
     step(what, () => {
       this.lib.C_SetAttributeValue(this.handle, object, toTemplate(values));
@@ -181,9 +191,14 @@ export class TokenSession implements Disposable {
     return step(what, () => this.lib.C_GenerateKey(this.handle, mechanism, template));
   }
 
-  /** C_Sign after a C_SignInit: on the thread pool in an async session. */
-  sign(data: Buffer, output: Buffer, what: string): MaybePromise<Buffer> {
-    if (this.async) return stepAsync(what, () => this.lib.C_SignAsync(this.handle, data, output));
+  /**
+   * C_Sign after a C_SignInit: on the thread pool in an async session when `slow` (a quick
+   * signature costs less than the trip to the pool and back).
+   */
+  sign(data: Buffer, output: Buffer, what: string, slow = true): MaybePromise<Buffer> {
+    if (this.async && slow) {
+      return stepAsync(what, () => this.lib.C_SignAsync(this.handle, data, output));
+    }
     return step(what, () => this.lib.C_Sign(this.handle, data, output));
   }
 

@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Server as HttpsServer } from "node:https";
 import { Ajv } from "ajv";
 import type { ErrorObject } from "ajv";
-import Fastify from "fastify";
+import Fastify, { LogController } from "fastify";
 import type {
   FastifyBaseLogger,
   FastifyHttpsOptions,
@@ -110,6 +110,26 @@ function validators(): { body: Ajv; other: Ajv; response: Ajv } {
   };
 }
 
+/**
+ * One log line per request, once it is answered: method, path, client, status, time. Never
+ * headers or bodies (the default serializers leave them out; REDACTED is the second belt).
+ */
+class RequestLog extends LogController {
+  override incomingRequest(): void {
+    // The completion line carries the request too.
+  }
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const entry = { req: request, res: reply, ms: reply.elapsedTime };
+    if (error) reply.log.error({ ...entry, err: error }, "request errored");
+    else reply.log.info(entry, "request completed");
+  }
+}
+
 function fastifyOptions(context: ServeContext, bodyLimit: number): FastifyServerOptions {
   return {
     logger: {
@@ -119,19 +139,20 @@ function fastifyOptions(context: ServeContext, bodyLimit: number): FastifyServer
     },
     bodyLimit,
     return503OnClosing: true,
+    logController: new RequestLog(),
     schemaErrorFormatter: formatValidation,
   };
 }
 
 function createApp(context: ServeContext, bodyLimit: number): FastifyInstance {
   const options = fastifyOptions(context, bodyLimit);
-  // The https variant is another generic instantiation of the same class.
   if (!context.tls) return Fastify(options);
-  const https: FastifyHttpsOptions<HttpsServer> = {
+  // The same options with `https` (FastifyServerOptions lacks it: another generic instance).
+  const https = {
     ...options,
     https: { cert: context.tls.cert, key: context.tls.key },
-  };
-  return Fastify(https) as unknown as FastifyInstance;
+  } as FastifyHttpsOptions<HttpsServer>;
+  return Fastify(https);
 }
 
 function registerRoute(app: FastifyInstance, route: RouteSpec, services: Services): void {
@@ -216,10 +237,22 @@ export function buildServer(context: ServeContext): FastifyInstance {
           401,
           "auth",
           "a valid bearer token is needed (Authorization: Bearer <token>)",
-        );
-      }
+        ),
+      );
     });
   }
+
+  // Graceful stop: answers still in flight close their connection, so a keep-alive client
+  // does not hold the stopping server open (idle connections are closed by Fastify).
+  let closing = false;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (closing) void reply.header("connection", "close");
+    done(null, payload);
+  });
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, bodyLimit));
   app.setNotFoundHandler((request, reply) =>

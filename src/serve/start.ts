@@ -5,7 +5,7 @@
  */
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { TspError } from "../errors.js";
 import type { ListenTarget, ServeConfig } from "./config.js";
 import { buildServer } from "./server.js";
@@ -23,6 +23,8 @@ export interface RunningServer {
   app: FastifyInstance;
   /** http(s)://host:port, or the socket's path. */
   address: string;
+  /** For the start and stop lines (info level whatever the request log level). */
+  log: FastifyBaseLogger;
   /** Stops accepting, waits for requests in flight, then releases the module. Idempotent. */
   close(): Promise<void>;
 }
@@ -108,17 +110,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await tokens.close();
     throw error;
   }
-  app.log.info({ address, module: options.module.path }, "tsp11 serve listening");
+  // Start and stop are told at info level even under -q (which keeps only warnings of the
+  // requests): whoever started the server learns where it listens.
+  const lifecycle = app.log.child({}, { level: "info" });
+  lifecycle.info({ address, module: options.module.path }, "tsp11 serve listening");
   let closing: Promise<void> | undefined;
   const running = app;
   return {
     app,
     address,
+    log: lifecycle,
     close: () =>
       (closing ??= (async () => {
         await running.close();
         await tokens.close();
-        running.log.info("tsp11 serve stopped");
+        lifecycle.info("tsp11 serve stopped");
       })()),
   };
 }

@@ -7,16 +7,18 @@
  * Login is per application and token (PKCS#11 2.40 §5.6): one C_Login logs in every session
  * of the process, and a second one answers CKR_USER_ALREADY_LOGGED_IN without looking at
  * the PIN. So a request never rides on another request's login: its PIN is compared (in
- * constant time) with the one in force and refused when it differs, without reaching the
- * token (repeated wrong PINs cannot lock it); only when nothing is logged in does C_Login
- * decide. C_Login is synchronous, so the check-then-login runs without interleaving.
+ * constant time, with an HMAC of the PIN in force under a key of this process, which is all
+ * that is kept of it) and refused when it differs, without reaching the token (repeated
+ * wrong PINs cannot lock it); only when nothing is logged in does C_Login decide. C_Login is
+ * synchronous, so the check-then-login runs without interleaving.
  *
  * init-token takes the module alone (a writer lock): C_InitToken refuses a token with open
  * sessions, and afterwards the module is re-initialized (SoftHSM renumbers slots), which
  * closes every session; every token is then looked up by label anew.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { availableParallelism } from "node:os";
+import type { TokenKey } from "../core/find-key.js";
 import { TspError } from "../errors.js";
 import type { Pin } from "../pin.js";
 import { ckrOf } from "../pkcs11/ckr.js";
@@ -36,6 +38,12 @@ export interface TokenWork {
   scope: TokenScope;
   /** The request's PIN is the one in force: private objects are its to see. */
   authenticated: boolean;
+  /**
+   * Keys found on this token, by selector: object handles stay valid across an application's
+   * sessions, and finding a key costs a search and several attribute reads (SoftHSM's file
+   * store re-checks each object). Emptied after every request that writes to the token.
+   */
+  keys: Map<string, TokenKey>;
 }
 
 export interface TokenManagerOptions {
@@ -57,13 +65,12 @@ const GONE = new Set([
   "CKR_CRYPTOKI_NOT_INITIALIZED",
 ]);
 
-function pinDigest(pin: Pin): Buffer {
-  return createHash("sha256").update(pin.reveal(), "utf8").digest();
-}
+/** A key of this process only: what is kept of a PIN is useless outside it. */
+const PIN_KEY = randomBytes(32);
 
-/** Constant-time: the digests have one length whatever the PINs'. */
-function samePin(a: Pin, b: Pin): boolean {
-  return timingSafeEqual(pinDigest(a), pinDigest(b));
+/** What is kept of the PIN in force: an HMAC, the same length whatever the PIN's. */
+function pinDigest(pin: Pin): Buffer {
+  return createHmac("sha256", PIN_KEY).update(pin.reveal(), "utf8").digest();
 }
 
 function ckrOfError(error: unknown): string | undefined {
@@ -74,14 +81,16 @@ function ckrOfError(error: unknown): string | undefined {
 class TokenState {
   readonly slot: SlotEntry;
   readonly label: string;
+  readonly keys = new Map<string, TokenKey>();
   readonly #module: Pkcs11Module;
   readonly #max: number;
   readonly #idle: TokenSession[] = [];
   readonly #waiters: (() => void)[] = [];
   #open = 0;
   #retired = false;
-  /** The PIN of the login in force; undefined: not logged in. */
-  #pin: Pin | undefined;
+  #readOnly = false;
+  /** The digest of the PIN of the login in force; undefined: not logged in. */
+  #pin: Buffer | undefined;
 
   constructor(module: Pkcs11Module, slot: SlotEntry, max: number) {
     this.#module = module;
@@ -111,9 +120,7 @@ class TokenState {
       if (this.#open < this.#max) {
         this.#open++;
         try {
-          return TokenSession.open(this.#module.lib, this.slot.handle, true, this.#module.trace, {
-            async: true,
-          });
+          return this.#openSession();
         } catch (error) {
           this.#open--;
           throw error;
@@ -137,7 +144,8 @@ class TokenState {
   authenticate(session: TokenSession, pin: Pin): void {
     const what = `log in to token "${this.label}"`;
     if (this.#pin) {
-      if (samePin(this.#pin, pin)) return;
+      // Constant time: equal-length digests, compared without an early exit.
+      if (timingSafeEqual(this.#pin, pinDigest(pin))) return;
       // The same words as the token's own answer: a known-good PIN is in force and this one differs.
       throw new TspError("auth", `${what}: incorrect PIN`, { ckr: "CKR_PIN_INCORRECT" });
     }
@@ -148,7 +156,7 @@ class TokenState {
         throw new TspError("failure", `${what}: the module keeps a login that cannot be ended`);
       }
     }
-    this.#pin = pin;
+    this.#pin = pinDigest(pin);
   }
 
   /** The module says the login is gone: the next PIN goes to the token again. */
@@ -159,11 +167,28 @@ class TokenState {
   /** Logs out and closes every idle session; sessions in use close when released. */
   retire(): void {
     this.#retired = true;
+    this.keys.clear();
     const session = this.#idle[0];
     if (this.#pin && session) session.logout();
     this.#pin = undefined;
     for (const idle of this.#idle.splice(0)) this.#close(idle);
     for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /** Read-write, unless the token is write-protected (then writes fail, reads still work). */
+  #openSession(): TokenSession {
+    const open = (rw: boolean) =>
+      TokenSession.open(this.#module.lib, this.slot.handle, rw, this.#module.trace, {
+        async: true,
+      });
+    if (this.#readOnly) return open(false);
+    try {
+      return open(true);
+    } catch (error) {
+      if (ckrOfError(error) !== "CKR_TOKEN_WRITE_PROTECTED") throw error;
+      this.#readOnly = true;
+      return open(false);
+    }
   }
 
   #close(session: TokenSession): void {
@@ -223,14 +248,15 @@ export class TokenManager {
 
   /**
    * Runs `fn` on the token with this label, with a session of its own and, when a PIN comes,
-   * logged in with it (or refused). `generate`: a key generation, run a few at a time.
+   * logged in with it (or refused). `generate`: a key generation, run a few at a time;
+   * `writes`: the work creates or destroys objects (the token's known keys are forgotten).
    */
   async withToken<T>(
     label: string,
     pin: Pin | undefined,
     need: LoginNeed,
     fn: (work: TokenWork) => Promise<T>,
-    options: { generate?: boolean } = {},
+    options: { generate?: boolean; writes?: boolean } = {},
   ): Promise<T> {
     return this.#lock.read(async () => {
       this.#checkOpen();
@@ -256,11 +282,12 @@ export class TokenManager {
         let broken = false;
         try {
           const scope = new TokenScope(this.module, state.slot, session);
-          return await fn({ scope, authenticated: pin !== undefined });
+          return await fn({ scope, authenticated: pin !== undefined, keys: state.keys });
         } catch (error) {
           broken = this.#afterFailure(label, state, error);
           throw error;
         } finally {
+          if (options.writes) state.keys.clear();
           state.release(session, broken);
         }
       } finally {

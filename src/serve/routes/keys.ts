@@ -37,7 +37,7 @@ export const keyRoutes = [
         "required",
         ({ scope }) => runKeygen(scope, options, warnTo(log)),
         // RSA generation takes seconds of a thread-pool thread: a few at a time.
-        { generate: spec.keyType === "rsa" },
+        { generate: spec.keyType === "rsa", writes: true },
       );
     },
   }),

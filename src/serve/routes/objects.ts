@@ -65,8 +65,12 @@ export const objectRoutes = [
         force: body.force === true,
         private: body.private === true,
       };
-      return tokens.withToken(params.label, pin, "required", ({ scope }) =>
-        Promise.resolve(runWriteObject(scope, prepared, options, warnTo(log))),
+      return tokens.withToken(
+        params.label,
+        pin,
+        "required",
+        ({ scope }) => Promise.resolve(runWriteObject(scope, prepared, options, warnTo(log))),
+        { writes: true },
       );
     },
   }),

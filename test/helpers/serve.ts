@@ -1,0 +1,187 @@
+/**
+ * `tsp11 serve` as a child process on a real socket (a random loopback port or a unix
+ * socket), and a small HTTP client for it that never reuses connections.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { request as httpRequest } from "node:http";
+import type { Agent, IncomingHttpHeaders } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { BIN } from "./softhsm.js";
+
+export interface ServeTarget {
+  port?: number;
+  socketPath?: string;
+  /** HTTPS with this CA certificate (PEM). */
+  ca?: Buffer;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  /** The parsed JSON body (undefined when the body is not JSON). */
+  json: unknown;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is (for malformed JSON and oversized bodies). */
+  rawBody?: string | Buffer;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  /** A keep-alive agent to reuse connections with (default: a new connection per request). */
+  agent?: Agent;
+}
+
+export function http(
+  target: ServeTarget,
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<HttpResult> {
+  const payload =
+    options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const headers: Record<string, string> = {
+    ...(payload !== undefined ? { "content-type": "application/json" } : {}),
+    ...options.headers,
+  };
+  if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
+  const send = target.ca ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      {
+        host: "127.0.0.1",
+        port: target.port,
+        socketPath: target.socketPath,
+        method,
+        path,
+        headers,
+        agent: options.agent ?? false,
+        ca: target.ca,
+        servername: target.ca ? "localhost" : undefined,
+        timeout: options.timeoutMs ?? 60_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
+    req.on("error", reject);
+    // A server that answers 413 early may close before the whole body is written.
+    req.end(payload);
+  });
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  /** http(s)://127.0.0.1:port, or the socket path. */
+  address: string;
+  target: ServeTarget;
+  /** Everything the server wrote to stderr so far (its JSON log lines). */
+  stderr(): string;
+  stdout(): string;
+  /** Resolves with the exit code (128 + n after a signal) once the process is gone. */
+  exited: Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/**
+ * Starts `tsp11 serve` with the given arguments (default: a random loopback port) and
+ * waits for its "listening" log line; rejects with the stderr when it exits first.
+ */
+export function startServe(
+  env: NodeJS.ProcessEnv,
+  args: string[] = ["--listen", "127.0.0.1:0"],
+  ca?: Buffer,
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, "serve", ...args], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  let out = "";
+  child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+  const exited = new Promise<number>((resolve) => {
+    child.on("exit", (code, signal) => {
+      resolve(code ?? (signal === "SIGKILL" ? 137 : 128));
+    });
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`serve did not start:\n${err}`));
+    }, 20_000);
+    const onData = () => {
+      const line = err
+        .split("\n")
+        .map((text) => {
+          try {
+            return JSON.parse(text) as { msg?: string; address?: string };
+          } catch {
+            return undefined;
+          }
+        })
+        .find((entry) => entry?.msg === "tsp11 serve listening");
+      if (!line?.address) return;
+      clearTimeout(timer);
+      child.stderr.off("data", onData);
+      const address = line.address;
+      const port = /:(\d+)$/.exec(address)?.[1];
+      const target: ServeTarget = address.startsWith("/")
+        ? { socketPath: address }
+        : { port: Number(port), ...(ca ? { ca } : {}) };
+      resolve({
+        child,
+        address,
+        target,
+        stderr: () => err,
+        stdout: () => out,
+        exited,
+        stop: async (signal = "SIGTERM") => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          return exited;
+        },
+      });
+    };
+    child.stderr.on("data", onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited (${code}) before listening:\n${err}`));
+    });
+  });
+}
+
+/** Runs `tsp11 serve` expecting it to refuse to start; resolves with its exit code and stderr. */
+export async function serveRefusal(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): Promise<{ code: number; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, "serve", ...args], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const code = await new Promise<number>((resolve) => {
+    child.on("exit", (exit) => {
+      resolve(exit ?? 128);
+    });
+  });
+  clearTimeout(timer);
+  return { code, stderr: err };
+}
