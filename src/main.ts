@@ -52,6 +52,8 @@ function onStdoutError(error: NodeJS.ErrnoException): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // The bundle is minified (less to compile at start-up); -v shows stacks in the sources.
+  if (argv.includes("-v") || argv.includes("--verbose")) process.setSourceMapsEnabled(true);
   process.stdout.on("error", onStdoutError);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!signalHandled(signal)) interrupted();

@@ -174,12 +174,12 @@ async function* stdinStream(): AsyncGenerator<Buffer> {
 }
 
 /**
- * stdin in chunks: read synchronously from fd 0 into `buffer` (no garbage, so memory stays
- * flat at any size), or through node's stream when fd 0 is non-blocking (EAGAIN).
+ * stdin in chunks: a regular file (`< file`) read synchronously from fd 0 into `buffer` (no
+ * garbage, so memory stays flat at any size); a terminal or pipe through node's stream, since a
+ * blocking read of a pipe whose writer is idle would hold Ctrl-C until data comes.
  */
 export async function* stdinChunks(buffer: Buffer): AsyncGenerator<Buffer> {
-  // A terminal is read through the stream: a blocking read would hold Ctrl-C until Enter.
-  if (isatty(0)) {
+  if (isatty(0) || !fstatSync(0).isFile()) {
     yield* stdinStream();
     return;
   }

@@ -3,10 +3,11 @@
  * error rendering, and the embedded default store.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { initToken, PIN, softhsmAvailable, tempToken } from "../helpers/softhsm.js";
+import { describe, expect, it, vi } from "vitest";
+import { BIN, initToken, PIN, softhsmAvailable, tempToken } from "../helpers/softhsm.js";
 
 const available = softhsmAvailable();
 
@@ -138,6 +139,40 @@ describe.skipIf(!available)("PINs", () => {
     }
     const listed = await token.pkcs11Tool(["-O", "--login", "--pin", PIN]);
     expect(listed.stdout).not.toMatch(/Private Key Object/);
+  });
+});
+
+describe.skipIf(!available)("Ctrl-C", () => {
+  it("releases the token and exits 130, leaving no output file", async () => {
+    await using token = await tempToken();
+    expect(
+      (await token.tsp11(["keygen", "--key-type", "ec:P-256", "--label", "k", "--pin", PIN])).code,
+    ).toBe(0);
+    const output = token.path("out.sig");
+    // A writer that stays idle: the signature is still being streamed when Ctrl-C comes.
+    const child = spawn(
+      process.execPath,
+      [BIN, "sign", "-i", "k", "--pin", PIN, "--output", output, "-v"],
+      {
+        env: token.env,
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.write("partial input");
+    await vi.waitFor(() => {
+      expect(stderr).toMatch(/C_Login\(.*\) -> CKR_OK/);
+    }, 10_000);
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(
+      /C_CloseSession\(.*\) -> CKR_OK[\s\S]*C_Finalize\(\) -> CKR_OK[\s\S]*tsp11: interrupted/,
+    );
+    expect(await readdir(token.dir)).not.toContain("out.sig");
+    expect((await readdir(token.dir)).filter((name) => name.includes("out.sig"))).toEqual([]);
+    expect((await token.tsp11(["list-objects", "--pin", PIN])).code).toBe(0);
   });
 });
 
