@@ -11,7 +11,8 @@ import { TspError } from "./errors.js";
 /** Upper bound for inputs read whole (certificates, keys, data objects). */
 const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
-function errnoWhy(error: unknown): string {
+/** The words for a failed file operation: "no such file", "permission denied", ... */
+export function errnoWhy(error: unknown): string {
   switch ((error as NodeJS.ErrnoException).code) {
     case "ENOENT":
       return "no such file";

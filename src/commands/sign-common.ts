@@ -27,6 +27,7 @@ import {
   SIGN_MECHANISM_NAMES,
 } from "../core/sign-mechanisms.js";
 import { TspError, usageError } from "../errors.js";
+import { errnoWhy } from "../files.js";
 import { parseHexId } from "../options.js";
 
 /**
@@ -97,20 +98,6 @@ export function addSignOptions(command: Command, encodingHelp: string): Command 
       ),
     )
     .addOption(new Option("--encoding <enc>", encodingHelp).choices(["base64", "hex"]));
-}
-
-export function errnoWhy(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case "ENOENT":
-      return "no such file";
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EISDIR":
-      return "is a directory";
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
 }
 
 /** A missing or unreadable input file is a usage error (exit 2), found before the token is opened. */

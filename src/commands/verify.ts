@@ -4,13 +4,13 @@ import type { TokenKey } from "../core/find-key.js";
 import type { SignaturePlan } from "../core/signing.js";
 import { TspError, usageError } from "../errors.js";
 import type { TokenSession } from "../pkcs11/session.js";
+import { errnoWhy } from "../files.js";
 import type { SignFlags, TextEncoding } from "./sign-common.js";
 import {
   addSignOptions,
   chunkBuffer,
   checkInputFile,
   decodeSignature,
-  errnoWhy,
   readFileOrChunks,
   stdinChunks,
 } from "./sign-common.js";
