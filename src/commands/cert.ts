@@ -3,6 +3,8 @@ import type { CertResult } from "../core/cert.js";
 import { TspError } from "../errors.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
+import { keySelectorOf } from "../core/find-key.js";
+import { readInput, writeFileAtomic } from "../files.js";
 
 const HASHES = ["sha256", "sha384", "sha512"] as const;
 
@@ -62,9 +64,7 @@ export function certCommand(): Command {
     )
     .action(
       withContext<CertFlags>(async (flags, ctx) => {
-        const { keySelectorOf } = await import("../core/find-key.js");
         const { prepareCert, runCert } = await import("../core/cert.js");
-        const { readInput, writeFileAtomic } = await import("../files.js");
         if (flags.import === true && flags.csr !== undefined) {
           throw new TspError(
             "usage",

@@ -5,6 +5,8 @@ import type { CommandContext } from "../context.js";
 import type { Pin } from "../pin.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { givenPin, promptPin } from "../pin.js";
+import { runChangePin } from "../core/change-pin.js";
 
 interface ChangePinFlags {
   newPin?: string;
@@ -14,7 +16,6 @@ interface ChangePinFlags {
 
 /** The new PIN: --new-pin / TSP11_NEW_PIN (env:NAME too), else asked twice on the terminal. */
 async function newPinOf(flags: ChangePinFlags): Promise<Pin> {
-  const { givenPin, promptPin } = await import("../pin.js");
   const given = givenPin({ value: flags.newPin });
   if (given) return given;
   const first = await promptPin("New PIN");
@@ -46,7 +47,6 @@ export function changePinCommand(): Command {
       withContext<ChangePinFlags>(async (flags, ctx) => {
         if (flags.so === true && flags.reset === true)
           throw new TspError("usage", "change-pin: --so and --reset exclude each other");
-        const { runChangePin } = await import("../core/change-pin.js");
         const action: PinAction =
           flags.reset === true ? "reset-user" : flags.so === true ? "change-so" : "change-user";
         const asSo = action !== "change-user";

@@ -3,6 +3,8 @@ import type { ObjectJson, ObjectType } from "../core/list-objects.js";
 import { TspError } from "../errors.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
+import { findDeletable, runDeleteObjects } from "../core/delete-object.js";
+import { confirm } from "../confirm.js";
 
 const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
 
@@ -28,7 +30,6 @@ export function deleteObjectCommand(): Command {
     )
     .action(
       withContext<DeleteObjectFlags>(async (flags, ctx) => {
-        const { findDeletable, runDeleteObjects } = await import("../core/delete-object.js");
         const uri = ctx.uri;
         let deleted: ObjectJson[];
         {
@@ -59,7 +60,6 @@ async function confirmDeletion(objects: ObjectJson[]): Promise<void> {
       `delete-object: would delete ${objects.length} object(s): ${what}; add --yes to do it`,
     );
   }
-  const { confirm } = await import("../confirm.js");
   if (!(await confirm(`delete ${what}?`)))
     throw new TspError("usage", "delete-object: not confirmed; nothing deleted");
 }

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { describeInterfaces, runInfo } from "../core/info.js";
 
 export function infoCommand(): Command {
   return new Command("info")
@@ -10,8 +11,7 @@ export function infoCommand(): Command {
       "\nExamples:\n  $ tsp11 info --module /usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so\n  $ tsp11 info --json | jq -r .cryptokiVersion",
     )
     .action(
-      withContext<Record<string, never>>(async (_flags, ctx) => {
-        const { describeInterfaces, runInfo } = await import("../core/info.js");
+      withContext<Record<string, never>>((_flags, ctx) => {
         let result;
         {
           using module = ctx.openModule();

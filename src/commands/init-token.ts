@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { TspError } from "../errors.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { runInitToken } from "../core/init-token.js";
 
 interface InitTokenFlags {
   label?: string;
@@ -22,7 +23,6 @@ export function initTokenCommand(): Command {
     )
     .action(
       withContext<InitTokenFlags>(async (flags, ctx) => {
-        const { runInitToken } = await import("../core/init-token.js");
         const label = ctx.require(flags.label, "--label");
         const soPin = await ctx.soPin(true);
         if (!soPin)

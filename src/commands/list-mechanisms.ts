@@ -2,6 +2,7 @@ import { Command } from "commander";
 import type { MechanismJson } from "../core/list-mechanisms.js";
 import { printTable } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { runListMechanisms } from "../core/list-mechanisms.js";
 
 /** `{min,max}` as pkcs11-tool -M prints it; nothing when the module gives no sizes. */
 function keySize(mechanism: MechanismJson): string {
@@ -22,7 +23,6 @@ export function listMechanismsCommand(): Command {
     )
     .action(
       withContext<Record<string, never>>(async (_flags, ctx) => {
-        const { runListMechanisms } = await import("../core/list-mechanisms.js");
         let mechanisms: MechanismJson[];
         {
           using module = ctx.openModule();

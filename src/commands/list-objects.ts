@@ -4,6 +4,7 @@ import { parseHexId } from "../options.js";
 import type { Output } from "../output/io.js";
 import { printTable } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { runListObjects } from "../core/list-objects.js";
 
 const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
 
@@ -41,7 +42,6 @@ export function listObjectsCommand(): Command {
     )
     .action(
       withContext<ListObjectsFlags>(async (flags, ctx) => {
-        const { runListObjects } = await import("../core/list-objects.js");
         let objects: ObjectJson[];
         {
           using scope = await ctx.openToken({ login: "if-pin", rw: false });

@@ -2,6 +2,8 @@ import { Command, Option } from "commander";
 import type { ReadObjectResult, ReadType } from "../core/read-object.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
+import { keySelectorOf } from "../core/find-key.js";
+import { writeFileAtomic } from "../files.js";
 
 const READ_TYPES = ["cert", "pubkey", "data"] as const;
 
@@ -29,7 +31,6 @@ export function readObjectCommand(): Command {
     )
     .action(
       withContext<ReadObjectFlags>(async (flags, ctx) => {
-        const { keySelectorOf } = await import("../core/find-key.js");
         const { runReadObject } = await import("../core/read-object.js");
         const selector = keySelectorOf(flags.label, flags.id, ctx.uri, "--label");
         let read: ReadObjectResult;
@@ -40,7 +41,6 @@ export function readObjectCommand(): Command {
         const body: string | Uint8Array =
           read.pem !== undefined && flags.der !== true ? read.pem : read.bytes;
         if (flags.out !== undefined) {
-          const { writeFileAtomic } = await import("../files.js");
           writeFileAtomic(flags.out, body, flags.type);
         }
         if (ctx.output.json) {

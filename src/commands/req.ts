@@ -2,6 +2,8 @@ import { Command, Option } from "commander";
 import type { ReqOutcome } from "../core/req.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
+import { keySelectorOf } from "../core/find-key.js";
+import { writeFileAtomic } from "../files.js";
 
 const HASHES = ["sha256", "sha384", "sha512"] as const;
 
@@ -38,7 +40,6 @@ export function reqCommand(): Command {
     )
     .action(
       withContext<ReqFlags>(async (flags, ctx) => {
-        const { keySelectorOf } = await import("../core/find-key.js");
         const { prepareReq, runReq } = await import("../core/req.js");
         // Key selector, DN and SANs are checked before the token is opened (exit 2, no PIN asked).
         const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
@@ -59,7 +60,6 @@ export function reqCommand(): Command {
         }
         const body = flags.der === true ? outcome.der : outcome.result.pem;
         if (flags.out !== undefined) {
-          const { writeFileAtomic } = await import("../files.js");
           writeFileAtomic(flags.out, body, "certificate request");
         }
         if (ctx.output.json) {

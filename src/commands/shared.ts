@@ -4,7 +4,7 @@ import { CommandContext } from "../context.js";
 import type { GlobalOptions } from "../context.js";
 import { Output } from "../output/io.js";
 
-type Handler<O> = (options: O, ctx: CommandContext, args: string[]) => Promise<void>;
+type Handler<O> = (options: O, ctx: CommandContext, args: string[]) => Promise<void> | void;
 
 /** Wraps a command's handler so it receives its own options and a context of the globals. */
 export function withContext<O>(handler: Handler<O>): (...args: unknown[]) => Promise<void> {

@@ -3,6 +3,7 @@ import type { WriteObjectResult, WriteType } from "../core/write-object.js";
 import { parseHexId } from "../options.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { readInput } from "../files.js";
 
 const WRITE_TYPES = ["cert", "pubkey", "data"] as const;
 
@@ -36,7 +37,6 @@ export function writeObjectCommand(): Command {
     )
     .action(
       withContext<WriteObjectFlags>(async (flags, ctx) => {
-        const { readInput } = await import("../files.js");
         const { prepareObject, runWriteObject } = await import("../core/write-object.js");
         // Read and parse first: a bad file is refused before any token is opened.
         const input = await readInput(flags.file, "input file");
