@@ -164,10 +164,3 @@ export const KEYGEN_MECHANISMS = {
   "ec-edwards": ck3.CKM_EC_EDWARDS_KEY_PAIR_GEN,
   aes: ck.CKM_AES_KEY_GEN,
 } as const;
-
-export const KEY_TYPE_VALUES = {
-  rsa: ck.CKK_RSA,
-  ec: ck.CKK_EC,
-  "ec-edwards": ck3.CKK_EC_EDWARDS,
-  aes: ck.CKK_AES,
-} as const;

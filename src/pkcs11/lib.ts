@@ -39,9 +39,3 @@ export const ck3 = {
 export function slotIdOf(handle: Buffer): number {
   return Number(handle.length >= 8 ? handle.readBigUInt64LE(0) : BigInt(handle.readUInt32LE(0)));
 }
-
-export function slotHandleOf(id: number): Buffer {
-  const handle = Buffer.alloc(8);
-  handle.writeBigUInt64LE(BigInt(id));
-  return handle;
-}

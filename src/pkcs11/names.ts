@@ -11,10 +11,6 @@ export const CLASS_VALUES: Readonly<Record<ObjectClass, number>> = {
   data: ck.CKO_DATA,
 };
 
-export function className(value: number): ObjectClass | undefined {
-  return (Object.keys(CLASS_VALUES) as ObjectClass[]).find((name) => CLASS_VALUES[name] === value);
-}
-
 /** URI `type=` of each class. */
 export const URI_TYPES = {
   "private-key": "private",
