@@ -7,9 +7,12 @@ import { readFile } from "node:fs/promises";
 import type { RunResult, TempToken } from "./softhsm.js";
 import { BIN, runCommand, SOFTHSM } from "./softhsm.js";
 
+/** Where the CA's files go and the environment its commands run in: a TempToken, or any dir. */
+export type Workspace = Pick<TempToken, "path" | "env">;
+
 /** Runs a program in the token's environment (stdin only when there is input). */
 export function execQuiet(
-  token: TempToken,
+  token: Workspace,
   file: string,
   args: string[],
   options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
@@ -19,7 +22,7 @@ export function execQuiet(
 
 /** Runs openssl in the token's environment; a non-zero exit fails the test with its stderr. */
 export async function openssl(
-  token: TempToken,
+  token: Workspace,
   args: string[],
   input?: string | Buffer,
 ): Promise<RunResult> {
@@ -50,7 +53,7 @@ export interface TestCa {
 }
 
 /** A self-signed RSA CA in the token's directory. */
-export async function makeCa(token: TempToken, name = "ca"): Promise<TestCa> {
+export async function makeCa(token: Workspace, name = "ca"): Promise<TestCa> {
   const ca = { cert: token.path(`${name}Cert.pem`), key: token.path(`${name}Key.pem`) };
   await openssl(token, [
     "req",
@@ -71,7 +74,7 @@ export async function makeCa(token: TempToken, name = "ca"): Promise<TestCa> {
 }
 
 /** The CA signs a CSR (PEM file) and the PEM certificate is written to `out`. */
-export async function issue(token: TempToken, ca: TestCa, csr: string, out: string): Promise<void> {
+export async function issue(token: Workspace, ca: TestCa, csr: string, out: string): Promise<void> {
   await openssl(token, [
     "x509",
     "-req",

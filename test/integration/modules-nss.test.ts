@@ -3,6 +3,7 @@
  * library parameters of C_Initialize (--module-params / TSP11_MODULE_PARAMS). The keys,
  * certificates and CSRs tsp11 makes there are checked with certutil, NSS's own tool.
  */
+import { issue, makeCa } from "../helpers/pki.js";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -152,44 +153,10 @@ describe.skipIf(!available)("NSS softoken (libsoftokn3.so)", () => {
     ok(await tsp11(["req", ...token, "-i", "nss-ec", "-d", "CN=nss ec", "-o", ecCsr]));
     ok(await run("openssl", ["req", "-in", ecCsr, "-verify", "-noout"]));
 
-    const caKey = join(dir, "ca.key");
-    const caCert = join(dir, "ca.pem");
-    ok(
-      await run("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        caKey,
-        "-out",
-        caCert,
-        "-subj",
-        "/CN=nss test CA",
-        "-days",
-        "2",
-      ]),
-    );
+    const workspace = { path: (file: string) => join(dir, file), env: cleanEnv() };
+    const ca = await makeCa(workspace, "nss");
     const cert = join(dir, "nss.crt");
-    ok(
-      await run("openssl", [
-        "x509",
-        "-req",
-        "-in",
-        csr,
-        "-CA",
-        caCert,
-        "-CAkey",
-        caKey,
-        "-days",
-        "1",
-        "-out",
-        cert,
-      ]),
-    );
+    await issue(workspace, ca, csr, cert);
     const written = JSON.parse(
       ok(await tsp11(["write-object", ...token, "--type", "cert", "-f", cert, "--json"])).stdout,
     ) as { id: string; label: string; subject: string };

@@ -5,12 +5,13 @@
  * every token's serial 0000000000000000 (selection by label), no PSS in the mechanism
  * list, EC public keys and public data objects refused by C_CreateObject.
  */
+import { issue, makeCa } from "../helpers/pki.js";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentsAvailable, TPM2_PKCS11 } from "../helpers/modules.js";
 import type { RunResult } from "../helpers/softhsm.js";
-import { BIN, runCommand, SO_PIN, PIN } from "../helpers/softhsm.js";
+import { BIN, cleanEnv, PIN, runCommand, SO_PIN } from "../helpers/softhsm.js";
 import type { SoftwareTpm } from "../helpers/tpm.js";
 import { startSoftwareTpm, TPM_COMPONENTS } from "../helpers/tpm.js";
 
@@ -204,44 +205,10 @@ describe.skipIf(!available)("tpm2-pkcs11 over swtpm", () => {
     );
     ok(await run("openssl", ["req", "-in", ecCsr, "-verify", "-noout"]));
 
-    const caKey = join(tpm.dir, "ca.key");
-    const caCert = join(tpm.dir, "ca.pem");
-    ok(
-      await run("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        caKey,
-        "-out",
-        caCert,
-        "-subj",
-        "/CN=tpm test CA",
-        "-days",
-        "2",
-      ]),
-    );
+    const workspace = { path: (file: string) => join(tpm.dir, file), env: cleanEnv() };
+    const ca = await makeCa(workspace, "tpm");
     const cert = join(tpm.dir, "rk.crt");
-    ok(
-      await run("openssl", [
-        "x509",
-        "-req",
-        "-in",
-        csr,
-        "-CA",
-        caCert,
-        "-CAkey",
-        caKey,
-        "-days",
-        "1",
-        "-out",
-        cert,
-      ]),
-    );
+    await issue(workspace, ca, csr, cert);
     const written = JSON.parse(
       ok(await tsp11(["write-object", ...token, "--type", "cert", "-f", cert, "--json"])).stdout,
     ) as { id: string; label: string };
