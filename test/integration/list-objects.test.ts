@@ -1,22 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ObjectJson } from "../../src/core/list-objects.js";
 import type { TempToken } from "../helpers/softhsm.js";
 import { PIN, softhsmAvailable, tempToken } from "../helpers/softhsm.js";
 
 const available = softhsmAvailable();
-
-interface ObjectJson {
-  class: string;
-  label: string;
-  id: string;
-  keyType?: string;
-  bits?: number;
-  curve?: string;
-  usage: string[];
-  private: boolean;
-  sensitive?: boolean;
-  extractable?: boolean;
-  uri: string;
-}
 
 describe.skipIf(!available)("list-objects", () => {
   let token: TempToken;
