@@ -56,16 +56,20 @@ const KEY_CLASSES = [
 
 /** Keys already holding the label or id: a conflict, or with --force what gets replaced. */
 function existingKeys(scope: TokenScope, options: KeygenOptions): Handle[] {
+  // One search per attribute, whatever the class (each search costs SoftHSM a pass over every
+  // object); the few matches are then kept if they are keys.
+  const queries = options.id
+    ? [{ label: options.label }, { id: options.id }]
+    : [{ label: options.label }];
   const found = new Map<string, Handle>();
-  for (const cls of KEY_CLASSES) {
-    for (const handle of scope.session.findObjects({ class: cls, label: options.label }))
+  for (const query of queries) {
+    for (const handle of scope.session.findObjects(query))
       found.set(handle.toString("hex"), handle);
-    if (options.id) {
-      for (const handle of scope.session.findObjects({ class: cls, id: options.id }))
-        found.set(handle.toString("hex"), handle);
-    }
   }
-  return [...found.values()];
+  return [...found.values()].filter((handle) => {
+    const { class: cls } = scope.session.read(handle, ["class"]);
+    return cls !== undefined && KEY_CLASSES.includes(cls);
+  });
 }
 
 function checkMechanism(scope: TokenScope, spec: KeySpec): void {
