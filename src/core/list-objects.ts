@@ -1,17 +1,16 @@
 /**
- * Object listing, linear in the number of objects: one search per class tells each object's
- * class, then each object gets one templated attribute read that fits it. For keys the
- * template also fits a key type: the one the previous key of that class had (tokens hold keys
- * in runs of one type), checked through CKA_KEY_TYPE in the same read; only a wrong guess
- * costs another read. No per-object look-ups. (Searches cost SoftHSM a pass over every
- * object, so a search per key type would cost more than the rare second read.)
+ * Object listing, linear in the number of objects: one search (SoftHSM pays a pass over every
+ * object per search), then one templated read per object (ObjectReader), then the contract's
+ * JSON, sorted so a key pair and its certificate stand together. No per-object look-ups.
  */
 import { curveFromEcParams } from "../asn1/curves.js";
-import type { AttributeName, AttributeValues } from "../pkcs11/attributes.js";
+import type { AttributeValues } from "../pkcs11/attributes.js";
 import { isCkr } from "../pkcs11/ckr.js";
 import type { Handle } from "../pkcs11/lib.js";
 import type { ObjectClass } from "../pkcs11/names.js";
 import { CLASS_VALUES, keyTypeName, URI_TYPES } from "../pkcs11/names.js";
+import type { ReadObject } from "./object-reader.js";
+import { ObjectReader, USAGE } from "./object-reader.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenDescription } from "../pkcs11/select.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
@@ -53,146 +52,34 @@ export interface ObjectJson {
   uri: string;
 }
 
-/** Key types with a template of their own, per key class, in the order they are tried. */
-const KEY_TYPES_BY_CLASS: Partial<Record<ObjectClass, readonly string[]>> = {
-  "private-key": ["rsa", "ec", "ec-edwards"],
-  "public-key": ["rsa", "ec", "ec-edwards"],
-  "secret-key": ["aes", "generic-secret"],
-};
-
-const COMMON: readonly AttributeName[] = ["label", "id", "private"];
-const USAGE: readonly AttributeName[] = [
-  "sign",
-  "verify",
-  "encrypt",
-  "decrypt",
-  "derive",
-  "wrap",
-  "unwrap",
-];
-
-/**
- * Usage attributes each class has: asking a public key for CKA_SIGN is CKR_ATTRIBUTE_TYPE_INVALID
- * on SoftHSM, which would cost a read per attribute instead of one per object.
- */
-const USAGE_OF_CLASS: Partial<Record<ObjectClass, readonly AttributeName[]>> = {
-  "private-key": ["sign", "decrypt", "derive", "unwrap"],
-  "public-key": ["verify", "encrypt", "derive", "wrap"],
-  "secret-key": USAGE,
-};
-
-/** The one template each kind of object is read with. */
-function templateFor(cls: ObjectClass, keyType: string | undefined): AttributeName[] {
-  if (cls === "certificate") return [...COMMON, "value"];
-  // Data objects have no CKA_ID (SoftHSM, tpm2-pkcs11: CKR_ATTRIBUTE_TYPE_INVALID).
-  if (cls === "data") return ["label", "private", "application"];
-  const names: AttributeName[] = [...COMMON, ...(USAGE_OF_CLASS[cls] ?? []), "keyType"];
-  if (cls !== "public-key") names.push("sensitive", "extractable");
-  if (keyType === "rsa") names.push("modulus");
-  else if (keyType === "ec" || keyType === "ec-edwards") names.push("ecParams");
-  else if (cls === "secret-key") names.push("valueLen");
-  return names;
-}
-
 interface Found {
   handle: Handle;
-  cls: ObjectClass;
+  /** Known when the search was for one class. */
+  cls?: ObjectClass;
 }
 
+/** One search: for every object, or for one class with --type. */
 function findAll(session: TokenSession, options: ListObjectsOptions): Found[] {
-  const filter = { id: options.id, label: options.label };
-  const classes = options.type
-    ? [CLASS_OF_TYPE[options.type]]
-    : (Object.keys(CLASS_VALUES) as ObjectClass[]);
-  return classes.flatMap((cls) =>
-    session.findObjects({ ...filter, class: CLASS_VALUES[cls] }).map((handle) => ({ handle, cls })),
-  );
-}
-
-/**
- * Reads an object with the template of its class (and, for keys, of the guessed key type).
- * `guesses` remembers the last key type seen per class.
- */
-function readObject(
-  session: TokenSession,
-  found: Found,
-  guesses: Map<ObjectClass, string>,
-): AttributeValues {
-  const kinds = KEY_TYPES_BY_CLASS[found.cls];
-  if (!kinds) return session.read(found.handle, templateFor(found.cls, undefined));
-  const guess = guesses.get(found.cls);
-  const order = guess ? [guess, ...kinds.filter((kind) => kind !== guess)] : kinds;
-  for (const keyType of order) {
-    const values: AttributeValues | undefined = session.tryRead(
-      found.handle,
-      templateFor(found.cls, keyType),
-    );
-    if (values?.keyType !== undefined && keyTypeName(values.keyType) === keyType) {
-      guesses.set(found.cls, keyType);
-      return values;
-    }
-  }
-  // A key type without a template of its own: read what there is, attribute by attribute.
-  return session.read(found.handle, templateFor(found.cls, undefined));
+  const cls = options.type ? CLASS_OF_TYPE[options.type] : undefined;
+  const query = {
+    id: options.id,
+    label: options.label,
+    class: cls ? CLASS_VALUES[cls] : undefined,
+  };
+  return session.findObjects(query).map((handle) => ({ handle, cls }));
 }
 
 /**
  * An object another process destroyed (or rewrote: SoftHSM gives a token object a new handle
  * when another process changes it) between the search and the read is left out, not an error.
  */
-function readUnlessGone(
-  session: TokenSession,
-  found: Found,
-  guesses: Map<ObjectClass, string>,
-): AttributeValues | undefined {
+function readUnlessGone(reader: ObjectReader, found: Found): ReadObject | undefined {
   try {
-    return readObject(session, found, guesses);
+    return reader.read(found.handle, found.cls);
   } catch (error) {
     if (isCkr(error, "CKR_OBJECT_HANDLE_INVALID")) return undefined;
     throw error;
   }
-}
-
-function describeKey(found: Found, values: AttributeValues): Partial<ObjectJson> {
-  const keyType = values.keyType === undefined ? undefined : keyTypeName(values.keyType);
-  const key: Partial<ObjectJson> = { keyType };
-  if (values.modulus) key.bits = bitLength(values.modulus);
-  if (values.ecParams) {
-    const curve = curveFromEcParams(values.ecParams);
-    if (curve) key.curve = curve.name;
-  }
-  if (values.valueLen !== undefined) key.bits = values.valueLen * 8;
-  if (found.cls !== "public-key") {
-    if (values.sensitive !== undefined) key.sensitive = values.sensitive;
-    if (values.extractable !== undefined) key.extractable = values.extractable;
-  }
-  return key;
-}
-
-/** The contract's key order, so JSON reads the same whatever the object. */
-const KEY_ORDER: readonly (keyof ObjectJson)[] = [
-  "class",
-  "label",
-  "id",
-  "keyType",
-  "bits",
-  "curve",
-  "usage",
-  "private",
-  "sensitive",
-  "extractable",
-  "subject",
-  "issuer",
-  "serial",
-  "notBefore",
-  "notAfter",
-  "uri",
-];
-
-function ordered(item: Partial<ObjectJson>): ObjectJson {
-  const out: Record<string, unknown> = {};
-  for (const key of KEY_ORDER) if (item[key] !== undefined) out[key] = item[key];
-  return out as unknown as ObjectJson;
 }
 
 type CertificateFields = Pick<
@@ -200,9 +87,11 @@ type CertificateFields = Pick<
   "subject" | "issuer" | "serial" | "notBefore" | "notAfter"
 >;
 
+type CertificateReader = (der: Uint8Array) => CertificateFields;
+
 /** Certificates' fields, with the ASN.1 stack loaded only when there is a certificate. */
-async function certificateReader(): Promise<(der: Uint8Array) => CertificateFields> {
-  const { parseCertificate } = await import("../asn1/cert.js");
+async function certificateReader(): Promise<CertificateReader> {
+  const { parseCertificate } = await import("../lazy.js");
   return (der) => {
     try {
       const cert = parseCertificate(der);
@@ -236,35 +125,52 @@ export async function findListedObjects(
   token: TokenDescription,
   options: ListObjectsOptions,
 ): Promise<ListedObject[]> {
-  const found = findAll(session, options);
-  const readCertificate = found.some((item) => item.cls === "certificate")
-    ? await certificateReader()
-    : undefined;
-  const guesses = new Map<ObjectClass, string>();
-  const listed = found.flatMap((item) => {
-    const values = readUnlessGone(session, item, guesses);
-    if (!values) return [];
-    const id = values.id ?? Buffer.alloc(0);
-    const label = values.label ?? "";
-    const common: Partial<ObjectJson> = {
-      class: item.cls,
-      label,
-      id: id.toString("hex"),
-      usage: USAGE.filter((name) => values[name] === true),
-      private: values.private ?? false,
-      uri: formatPkcs11Uri(token, { label, id, type: URI_TYPES[item.cls] }),
-    };
-    let object: ObjectJson;
-    if (item.cls === "certificate") {
-      object = ordered({
-        ...common,
-        ...(values.value && readCertificate ? readCertificate(values.value) : {}),
-      });
-    } else if (item.cls === "data") object = ordered(common);
-    else object = ordered({ ...common, ...describeKey(item, values) });
-    return [{ handle: item.handle, object }];
-  });
+  const reader = new ObjectReader(session);
+  const listed: ListedObject[] = [];
+  let readCertificate: CertificateReader | undefined;
+  // Each object becomes its JSON at once: 10,000 objects' attribute buffers never pile up.
+  for (const found of findAll(session, options)) {
+    const item = readUnlessGone(reader, found);
+    if (!item) continue;
+    if (item.cls === "certificate") readCertificate ??= await certificateReader();
+    listed.push({ handle: found.handle, object: describe(token, item, readCertificate) });
+  }
   return listed.sort((a, b) => compareObjects(a.object, b.object));
+}
+
+/**
+ * One object's JSON. Keys are set in the contract's order (JSON keeps insertion order), so
+ * every object reads the same; absent fields are never set.
+ */
+function describe(
+  token: TokenDescription,
+  { cls, values }: ReadObject,
+  readCertificate: CertificateReader | undefined,
+): ObjectJson {
+  const id = values.id ?? Buffer.alloc(0);
+  const label = values.label ?? "";
+  const object: Partial<ObjectJson> = { class: cls, label, id: id.toString("hex") };
+  const isKey = cls !== "certificate" && cls !== "data";
+  if (isKey) describeKeyType(object, values);
+  object.usage = USAGE.filter((name) => values[name] === true);
+  object.private = values.private ?? false;
+  if (isKey && cls !== "public-key") {
+    if (values.sensitive !== undefined) object.sensitive = values.sensitive;
+    if (values.extractable !== undefined) object.extractable = values.extractable;
+  }
+  if (cls === "certificate" && values.value && readCertificate) {
+    Object.assign(object, readCertificate(values.value));
+  }
+  object.uri = formatPkcs11Uri(token, { label, id, type: URI_TYPES[cls] });
+  return object as ObjectJson;
+}
+
+function describeKeyType(object: Partial<ObjectJson>, values: AttributeValues): void {
+  if (values.keyType !== undefined) object.keyType = keyTypeName(values.keyType);
+  if (values.modulus) object.bits = bitLength(values.modulus);
+  if (values.valueLen !== undefined) object.bits = values.valueLen * 8;
+  const curve = values.ecParams && curveFromEcParams(values.ecParams);
+  if (curve) object.curve = curve.name;
 }
 
 export async function runListObjects(

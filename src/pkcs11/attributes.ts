@@ -119,6 +119,10 @@ export function tryReadAttributes<N extends AttributeName>(
   names: readonly N[],
 ): Pick<AttributeValues, N> | undefined {
   const template = names.map((name) => ({ type: SPEC[name][0] }));
+  // A refused template is an expected answer here (listings guess templates): the stack
+  // traces of pkcs11js's two error objects would cost more than the read itself.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     const values = lib.C_GetAttributeValue(session, object, template);
     return collect(
@@ -128,6 +132,8 @@ export function tryReadAttributes<N extends AttributeName>(
   } catch (error) {
     if (isCkr(error, "CKR_ATTRIBUTE_TYPE_INVALID", "CKR_ATTRIBUTE_SENSITIVE")) return undefined;
     throw error;
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 

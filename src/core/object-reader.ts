@@ -1,0 +1,134 @@
+/**
+ * Reads listed objects with one templated read each, without knowing their class first.
+ *
+ * A search costs SoftHSM a pass over every object (~25 us each), so one search for all objects
+ * beats one per class, but then each object's class is unknown when it is read, and the
+ * attributes worth reading depend on it (a data object has no CKA_ID, a public key no
+ * CKA_SIGN: asking for them fails the whole read). So each read guesses the object's kind
+ * (class, and key type for keys), with CKA_CLASS and CKA_KEY_TYPE in the template to check the
+ * guess. Guesses follow the kinds seen most recently; a refused template costs one C call,
+ * less than a read. After a few wrong guesses the class is read on its own.
+ */
+import type { AttributeName, AttributeValues } from "../pkcs11/attributes.js";
+import type { Handle } from "../pkcs11/lib.js";
+import type { ObjectClass } from "../pkcs11/names.js";
+import { CLASS_VALUES, keyTypeName } from "../pkcs11/names.js";
+import type { TokenSession } from "../pkcs11/session.js";
+
+/** What decides an object's template: its class, and for keys the key type. */
+export interface ObjectKind {
+  cls: ObjectClass;
+  keyType?: string;
+}
+
+/** The kinds with a template of their own, in the order they are first tried. */
+const KINDS: readonly ObjectKind[] = [
+  { cls: "private-key", keyType: "rsa" },
+  { cls: "public-key", keyType: "rsa" },
+  { cls: "certificate" },
+  { cls: "private-key", keyType: "ec" },
+  { cls: "public-key", keyType: "ec" },
+  { cls: "data" },
+  { cls: "secret-key", keyType: "aes" },
+  { cls: "private-key", keyType: "ec-edwards" },
+  { cls: "public-key", keyType: "ec-edwards" },
+  { cls: "secret-key", keyType: "generic-secret" },
+];
+
+/** Wrong guesses before the class is read on its own (each costs about half a read). */
+const GUESSES = 3;
+
+export const USAGE: readonly AttributeName[] = [
+  "sign",
+  "verify",
+  "encrypt",
+  "decrypt",
+  "derive",
+  "wrap",
+  "unwrap",
+];
+
+/** Usage attributes each class has (asking a public key for CKA_SIGN fails the read). */
+const USAGE_OF_CLASS: Partial<Record<ObjectClass, readonly AttributeName[]>> = {
+  "private-key": ["sign", "decrypt", "derive", "unwrap"],
+  "public-key": ["verify", "encrypt", "derive", "wrap"],
+  "secret-key": USAGE,
+};
+
+/** The one template each kind is read with; a key without a known type gets no size field. */
+export function templateFor(kind: ObjectKind): AttributeName[] {
+  const { cls, keyType } = kind;
+  if (cls === "certificate") return ["class", "label", "id", "private", "value"];
+  // Data objects have no CKA_ID (SoftHSM, tpm2-pkcs11: CKR_ATTRIBUTE_TYPE_INVALID).
+  if (cls === "data") return ["class", "label", "private", "application"];
+  const usage = USAGE_OF_CLASS[cls] ?? [];
+  const names: AttributeName[] = ["class", "label", "id", "private", ...usage, "keyType"];
+  if (cls !== "public-key") names.push("sensitive", "extractable");
+  if (keyType === "rsa") names.push("modulus");
+  else if (keyType === "ec" || keyType === "ec-edwards") names.push("ecParams");
+  else if (cls === "secret-key") names.push("valueLen");
+  return names;
+}
+
+const CLASS_OF_VALUE = new Map(
+  (Object.entries(CLASS_VALUES) as [ObjectClass, number][]).map(([cls, value]) => [value, cls]),
+);
+
+function isKind(values: AttributeValues, kind: ObjectKind): boolean {
+  if (values.class !== CLASS_VALUES[kind.cls]) return false;
+  if (kind.keyType === undefined) return true;
+  return values.keyType !== undefined && keyTypeName(values.keyType) === kind.keyType;
+}
+
+export interface ReadObject {
+  cls: ObjectClass;
+  values: AttributeValues;
+}
+
+export class ObjectReader {
+  readonly #session: TokenSession;
+  /** Most recently seen first: tokens hold objects in runs and pairs. */
+  readonly #order: ObjectKind[] = [...KINDS];
+
+  constructor(session: TokenSession) {
+    this.#session = session;
+  }
+
+  /**
+   * The object's class and attributes; undefined for a class the listing does not show
+   * (hardware features, domain parameters, ...). `cls`, when known (a search by class),
+   * narrows the guesses and spares reading the class.
+   */
+  read(handle: Handle, cls?: ObjectClass): ReadObject | undefined {
+    const tried = new Set<ObjectKind>();
+    const guesses = cls ? this.#order.filter((kind) => kind.cls === cls) : this.#order;
+    for (const kind of guesses.slice(0, GUESSES)) {
+      const found = this.#tryKind(handle, kind, tried);
+      if (found) return found;
+    }
+    const actual = cls ?? CLASS_OF_VALUE.get(this.#session.read(handle, ["class"]).class ?? -1);
+    if (!actual) return undefined;
+    for (const kind of this.#order.filter((k) => k.cls === actual && !tried.has(k))) {
+      const found = this.#tryKind(handle, kind, tried);
+      if (found) return found;
+    }
+    // A key type without a template of its own: read what there is, attribute by attribute.
+    return { cls: actual, values: this.#session.read(handle, templateFor({ cls: actual })) };
+  }
+
+  #tryKind(handle: Handle, kind: ObjectKind, tried: Set<ObjectKind>): ReadObject | undefined {
+    tried.add(kind);
+    const values = this.#session.tryRead(handle, templateFor(kind));
+    if (!values || !isKind(values, kind)) return undefined;
+    this.#promote(kind);
+    return { cls: kind.cls, values };
+  }
+
+  #promote(kind: ObjectKind): void {
+    const at = this.#order.indexOf(kind);
+    if (at > 0) {
+      this.#order.splice(at, 1);
+      this.#order.unshift(kind);
+    }
+  }
+}
