@@ -17,10 +17,6 @@ export function parseHexId(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, "hex"));
 }
 
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("hex");
-}
-
 /** Slot ids in decimal, or hex with 0x. */
 export function parseSlotId(text: string): number {
   const value = text.trim();

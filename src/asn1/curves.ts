@@ -3,6 +3,7 @@
  * fast paths (keygen argument parsing, list-objects) load it without pulling in the schemas,
  * so CKA_EC_PARAMS are matched as known DER byte strings (hex) rather than decoded.
  */
+import { toHex } from "./bytes.js";
 
 export type CurveName = "prime256v1" | "secp384r1" | "secp521r1" | "ed25519" | "ed448";
 
@@ -93,8 +94,4 @@ export function curveFromEcParams(der: Uint8Array): Curve | undefined {
 /** A curve by its dotted OID. */
 export function curveFromOid(oid: string): Curve | undefined {
   return CURVES.find((c) => c.oid === oid);
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

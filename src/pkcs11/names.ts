@@ -33,9 +33,12 @@ const KEY_TYPE_VALUES: Readonly<Record<string, number>> = {
   dh: ck.CKK_DH,
 };
 
+const KEY_TYPE_NAMES = new Map(
+  Object.entries(KEY_TYPE_VALUES).map(([name, value]) => [value, name]),
+);
+
 export function keyTypeName(value: number): string {
-  for (const [name, number] of Object.entries(KEY_TYPE_VALUES)) if (number === value) return name;
-  return `0x${value.toString(16)}`;
+  return KEY_TYPE_NAMES.get(value) ?? `0x${value.toString(16)}`;
 }
 
 export function keyTypeValue(name: string): number | undefined {

@@ -115,8 +115,10 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
 
 /** Characters RFC 7512 lets a path value carry unescaped (pchar minus ';' and '/'). */
 const SAFE = /[A-Za-z0-9\-._~:[\]@!$'()*+,=&]/;
+const ALL_SAFE = /^[A-Za-z0-9\-._~:[\]@!$'()*+,=&]*$/;
 
 function encodeText(value: string): string {
+  if (ALL_SAFE.test(value)) return value;
   let out = "";
   for (const char of value) {
     if (SAFE.test(char)) out += char;
@@ -126,7 +128,9 @@ function encodeText(value: string): string {
 }
 
 function encodeBytes(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => `%${b.toString(16).padStart(2, "0")}`).join("");
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    .toString("hex")
+    .replace(/../g, "%$&");
 }
 
 export interface TokenUriParts {
@@ -144,20 +148,33 @@ export interface ObjectUriParts {
 
 /** Prints a token's URI (and optionally an object's): never a PIN, never library fields. */
 export function formatPkcs11Uri(token: TokenUriParts, object: ObjectUriParts = {}): string {
-  const fields: [string, string][] = [
-    ["model", token.model],
-    ["manufacturer", token.manufacturer],
-    ["serial", token.serial],
-    ["token", token.label],
-  ];
-  // Empty fields (an uninitialized token's serial) say nothing and are left out.
-  const parts = fields
-    .filter(([, value]) => value !== "")
-    .map(([name, value]) => `${name}=${encodeText(value)}`);
+  const parts = [tokenPart(token)];
   if (object.id && object.id.length > 0) parts.push(`id=${encodeBytes(object.id)}`);
   if (object.label !== undefined && object.label !== "") {
     parts.push(`object=${encodeText(object.label)}`);
   }
   if (object.type) parts.push(`type=${object.type}`);
-  return `pkcs11:${parts.join(";")}`;
+  return `pkcs11:${parts.filter((part) => part !== "").join(";")}`;
+}
+
+/** The token's fields, encoded once per token: a listing prints them in every object's URI. */
+const tokenParts = new WeakMap<TokenUriParts, string>();
+
+function tokenPart(token: TokenUriParts): string {
+  let part = tokenParts.get(token);
+  if (part === undefined) {
+    const fields: [string, string][] = [
+      ["model", token.model],
+      ["manufacturer", token.manufacturer],
+      ["serial", token.serial],
+      ["token", token.label],
+    ];
+    // Empty fields (an uninitialized token's serial) say nothing and are left out.
+    part = fields
+      .filter(([, value]) => value !== "")
+      .map(([name, value]) => `${name}=${encodeText(value)}`)
+      .join(";");
+    tokenParts.set(token, part);
+  }
+  return part;
 }

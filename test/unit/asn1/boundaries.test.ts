@@ -25,8 +25,21 @@ describe("src/asn1 boundaries", () => {
     }
   });
 
-  it("curves.ts imports nothing from @peculiar", () => {
-    const curves = sources.find((s) => s.file === "curves.ts");
-    expect(curves && importsOf(curves.text)).toEqual([]);
-  });
+  it.each(["curves.ts", "bytes.ts"])(
+    "%s imports nothing from @peculiar, even indirectly",
+    (file) => {
+      const seen = new Set<string>();
+      const visit = (name: string): void => {
+        if (seen.has(name)) return;
+        seen.add(name);
+        const source = sources.find((s) => s.file === name);
+        expect(source, name).toBeDefined();
+        for (const spec of importsOf(source?.text ?? "")) {
+          expect(spec, `${name} imports ${spec}`).toMatch(/^\.\/[\w-]+\.js$/);
+          visit(spec.slice(2).replace(/\.js$/, ".ts"));
+        }
+      };
+      visit(file);
+    },
+  );
 });

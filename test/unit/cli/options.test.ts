@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TspError } from "../../../src/errors.js";
-import { parseHexId, parseKeySpec, parseSlotId, parseUsage, toHex } from "../../../src/options.js";
+import { toHex } from "../../../src/asn1/bytes.js";
+import { parseHexId, parseKeySpec, parseSlotId, parseUsage } from "../../../src/options.js";
 
 function usageMessage(fn: () => unknown): string {
   try {
