@@ -3,8 +3,7 @@
  * (exit 2, the contract's rule); an output file is written aside and renamed into place, so
  * a failed run leaves nothing behind and a reader never sees half a file.
  */
-import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { TspError } from "./errors.js";
 
@@ -69,15 +68,39 @@ async function readStdin(what: string): Promise<Uint8Array> {
  * all or nothing. An existing file is replaced (as `openssl req -out` does).
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, what = "output"): void {
-  const temporary = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
-  );
+  let temporary: string | undefined;
   try {
-    writeFileSync(temporary, data, { mode: 0o644, flag: "wx" });
+    const created = createBeside(path);
+    temporary = created.temporary;
+    try {
+      writeFileSync(created.fd, data);
+    } finally {
+      closeSync(created.fd);
+    }
     renameSync(temporary, path);
   } catch (error) {
-    rmSync(temporary, { force: true });
+    if (temporary) rmSync(temporary, { force: true });
     throw new TspError("failure", `write ${what} ${path}: ${errnoWhy(error)}`, { cause: error });
+  }
+}
+
+let created = 0;
+
+/**
+ * A new temporary file beside `path`, opened with O_EXCL (never through a planted symlink).
+ * pid.counter names are unique for this run; a stale file of a crashed run gets another name.
+ */
+function createBeside(path: string): { fd: number; temporary: string } {
+  for (let attempt = 0; ; attempt++) {
+    const retry = attempt === 0 ? "" : `.${Math.random().toString(36).slice(2, 10)}`;
+    const temporary = join(
+      dirname(path),
+      `.${basename(path)}.${process.pid}.${created++}${retry}.tmp`,
+    );
+    try {
+      return { fd: openSync(temporary, "wx", 0o644), temporary };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw error;
+    }
   }
 }

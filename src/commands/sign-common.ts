@@ -2,18 +2,7 @@
  * What `sign` and `verify` share: the key and mechanism options, the signature encodings,
  * and reading inputs in chunks with one reused buffer (memory stays flat for any size).
  */
-import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { setImmediate } from "node:timers/promises";
 import { isatty } from "node:tty";
 import type { Command } from "commander";
@@ -227,44 +216,6 @@ export function readFileOrChunks(path: string, buffer: Buffer, what = "input"): 
   } catch (error) {
     close();
     throw error;
-  }
-}
-
-let written = 0;
-
-function createExclusive(path: string): { fd: number; temporary: string } {
-  // pid.counter names are unique for this run; a stale file of a crashed run gets a random one.
-  for (let attempt = 0; ; attempt++) {
-    const suffix = attempt === 0 ? `${process.pid}.${written++}` : randomBytes(6).toString("hex");
-    const temporary = join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
-    try {
-      return { fd: openSync(temporary, "wx", 0o644), temporary };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw error;
-    }
-  }
-}
-
-/**
- * Writes a signature file whole or not at all: a new file (O_EXCL, never through a planted
- * symlink) in the same directory, renamed over `path`. Lighter than a generic atomic
- * writer: a batch writes one per input.
- */
-export function writeSignatureFile(path: string, bytes: Uint8Array): void {
-  let temporary: string | undefined;
-  try {
-    const created = createExclusive(path);
-    temporary = created.temporary;
-    try {
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(created.fd, bytes, offset);
-    } finally {
-      closeSync(created.fd);
-    }
-    renameSync(temporary, path);
-  } catch (error) {
-    if (temporary !== undefined) rmSync(temporary, { force: true });
-    throw new TspError("failure", `write signature ${path}: ${errnoWhy(error)}`, { cause: error });
   }
 }
 

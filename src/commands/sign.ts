@@ -1,7 +1,9 @@
 import { Command } from "commander";
 import type { TokenKey } from "../core/find-key.js";
+import { findSigningKey, keySelectorOf } from "../core/find-key.js";
 import type { SignaturePlan } from "../core/signing.js";
 import { usageError } from "../errors.js";
+import { writeFileAtomic } from "../files.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { SignFlags } from "./sign-common.js";
 import {
@@ -11,7 +13,6 @@ import {
   encodeSignature,
   readFileOrChunks,
   stdinChunks,
-  writeSignatureFile,
 } from "./sign-common.js";
 import { withContext } from "./shared.js";
 
@@ -39,12 +40,12 @@ export interface SignBatchJson {
 }
 
 type Finish = (raw: Buffer) => Uint8Array;
-type Signing = typeof import("../core/signing.js");
+type Signing = typeof import("../lazy.js");
 
 /** ECDSA's raw r‖s to the requested encoding (DER by default); other signatures as they are. */
 async function finisher(plan: SignaturePlan, format: SignFlags["format"]): Promise<Finish> {
   if (plan.keyType !== "ec" || format === "raw") return (raw) => raw;
-  const { ecdsaRawToDer } = await import("../asn1/ecdsa.js");
+  const { ecdsaRawToDer } = await import("../lazy.js");
   return (raw) => ecdsaRawToDer(raw);
 }
 
@@ -97,10 +98,7 @@ export function signCommand(): Command {
         const inputPath = flags.input ?? "-";
         // Inputs and key selector are checked before the token is opened (exit 2, no PIN asked).
         for (const file of batch ? files : [inputPath]) checkInputFile(file);
-        const [{ keySelectorOf, findSigningKey }, signing] = await Promise.all([
-          import("../core/find-key.js"),
-          import("../core/signing.js"),
-        ]);
+        const signing = await import("../lazy.js");
         const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
         const buffer = chunkBuffer();
 
@@ -122,7 +120,7 @@ export function signCommand(): Command {
             const raw = signPath(signing, session, key, plan, file, buffer);
             const signature = finish(raw instanceof Promise ? await raw : raw);
             const output = `${file}.sig`;
-            writeSignatureFile(output, encodeSignature(signature, flags.encoding));
+            writeFileAtomic(output, encodeSignature(signature, flags.encoding), "signature");
             if (ctx.output.json) {
               results.push({
                 file,
@@ -140,7 +138,7 @@ export function signCommand(): Command {
         const output =
           flags.output !== undefined && flags.output !== "-" ? flags.output : undefined;
         if (output !== undefined) {
-          writeSignatureFile(output, encodeSignature(signature, flags.encoding));
+          writeFileAtomic(output, encodeSignature(signature, flags.encoding), "signature");
         }
         if (ctx.output.json) {
           const result: SignJson = {

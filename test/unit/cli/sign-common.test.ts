@@ -9,8 +9,8 @@ import {
   decodeSignature,
   encodeSignature,
   readFileOrChunks,
-  writeSignatureFile,
 } from "../../../src/commands/sign-common.js";
+import { writeFileAtomic } from "../../../src/files.js";
 import { TspError } from "../../../src/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsp11-sign-io-"));
@@ -75,11 +75,11 @@ describe("signature encodings", () => {
   });
 });
 
-describe("writeSignatureFile", () => {
+describe("writeFileAtomic", () => {
   it("replaces the file whole and leaves no temporary file", () => {
     const out = join(dir, "x.sig");
     writeFileSync(out, "old");
-    writeSignatureFile(out, Buffer.from("new signature"));
+    writeFileAtomic(out, Buffer.from("new signature"), "signature");
     expect(readFileSync(out, "utf8")).toBe("new signature");
     expect(readdirSync(dir).filter((name) => name.endsWith(".tmp"))).toEqual([]);
   });
@@ -87,8 +87,23 @@ describe("writeSignatureFile", () => {
   it("fails with exit 1 and nothing left behind when the directory is missing", () => {
     const out = join(dir, "no-such-dir", "x.sig");
     expect(() => {
-      writeSignatureFile(out, Buffer.from("sig"));
+      writeFileAtomic(out, Buffer.from("sig"), "signature");
     }).toThrow(/write signature .*no such file/);
     expect(readdirSync(dir).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("steps around stale temporary files of a crashed run and leaves them alone", () => {
+    const sub = mkdtempSync(join(dir, "stale-"));
+    const out = join(sub, "y.sig");
+    // Every name this process would try first for the next 200 writes.
+    const stale = Array.from({ length: 200 }, (_, n) => `.y.sig.${process.pid}.${n}.tmp`);
+    for (const name of stale) writeFileSync(join(sub, name), "stale");
+    writeFileAtomic(out, Buffer.from("fresh"), "signature");
+    expect(readFileSync(out, "utf8")).toBe("fresh");
+    expect(
+      readdirSync(sub)
+        .filter((name) => name.endsWith(".tmp"))
+        .sort(),
+    ).toEqual(stale.sort());
   });
 });
