@@ -47,7 +47,53 @@ function globalOptions(): Option[] {
   ];
 }
 
-export function buildProgram(): Command {
+/** Each command's definition, in the order help lists them. */
+const COMMANDS: Readonly<Record<string, () => Command>> = {
+  "list-slots": listSlotsCommand,
+  "init-token": initTokenCommand,
+  keygen: keygenCommand,
+  "list-objects": listObjectsCommand,
+  req: reqCommand,
+  "write-object": writeObjectCommand,
+  "read-object": readObjectCommand,
+  "delete-object": deleteObjectCommand,
+  "change-pin": changePinCommand,
+  cert: certCommand,
+  sign: signCommand,
+  verify: verifyCommand,
+  "list-mechanisms": listMechanismsCommand,
+  info: infoCommand,
+  serve: serveCommand,
+};
+
+/**
+ * The command the arguments name: their first word that is not an option or the value of
+ * one of `options` (`--module X list-slots`).
+ */
+export function commandNamed(
+  argv: readonly string[],
+  options: readonly Option[],
+): string | undefined {
+  const takesValue = new Set(
+    options
+      .filter((option) => option.required || option.optional)
+      .flatMap((option) => [option.long, option.short]),
+  );
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--") return undefined;
+    if (!arg.startsWith("-")) return Object.hasOwn(COMMANDS, arg) ? arg : undefined;
+    if (takesValue.has(arg)) i++;
+  }
+  return undefined;
+}
+
+/**
+ * The program, with every command; given the arguments, with only the command they name
+ * when they name one (defining all fifteen costs a start a few ms of compiling). Help,
+ * typos and `tsp11 help` get every command, so listings and suggestions stay whole.
+ */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command("tsp11")
     .description("PKCS#11 tokens, keys, CSRs, certificates and signatures from the command line")
     .version(VERSION, "-V, --version")
@@ -55,7 +101,8 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({ outputError: () => undefined })
     .exitOverride();
-  for (const option of globalOptions()) program.addOption(option);
+  const options = globalOptions();
+  for (const option of options) program.addOption(option);
   // --token is the contract's alias of --token-label.
   program.hook("preAction", (root) => {
     const token = root.getOptionValue("token") as string | undefined;
@@ -63,24 +110,14 @@ export function buildProgram(): Command {
       root.setOptionValue("tokenLabel", token);
     }
   });
-  for (const command of [
-    listSlotsCommand(),
-    initTokenCommand(),
-    keygenCommand(),
-    listObjectsCommand(),
-    reqCommand(),
-    writeObjectCommand(),
-    readObjectCommand(),
-    deleteObjectCommand(),
-    changePinCommand(),
-    certCommand(),
-    signCommand(),
-    verifyCommand(),
-    listMechanismsCommand(),
-    infoCommand(),
-    serveCommand(),
-  ]) {
-    program.addCommand(command.exitOverride().configureOutput({ outputError: () => undefined }));
+  const named = argv && commandNamed(argv, options);
+  for (const [name, define] of Object.entries(COMMANDS)) {
+    if (named !== undefined && name !== named) continue;
+    program.addCommand(
+      define()
+        .exitOverride()
+        .configureOutput({ outputError: () => undefined }),
+    );
   }
   return program;
 }

@@ -1,7 +1,7 @@
-import { createInterface } from "node:readline/promises";
-
 /** Asks a yes/no question on the terminal (stderr); only "y" or "yes" is a yes. */
 export async function confirm(question: string): Promise<boolean> {
+  // Loaded on use: most runs never ask.
+  const { createInterface } = await import("node:readline/promises");
   const terminal = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await terminal.question(`${question} [y/N] `);

@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    await buildProgram().parseAsync(argv, { from: "user" });
+    await buildProgram(argv).parseAsync(argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError && error.exitCode === 0) return;
     if (error instanceof InterruptedError) interrupted();

@@ -64,7 +64,7 @@ export function certCommand(): Command {
     )
     .action(
       withContext<CertFlags>(async (flags, ctx) => {
-        const { prepareCert, runCert } = await import("../core/cert.js");
+        const { prepareCert, runCert } = await import("../lazy.js");
         if (flags.import === true && flags.csr !== undefined) {
           throw new TspError(
             "usage",
@@ -94,7 +94,7 @@ export function certCommand(): Command {
           using scope = await ctx.openToken({ login: "required", rw: flags.import === true });
           made = await runCert(scope, selector, prepared, { warn });
           if (flags.import === true) {
-            const { prepareObject, runWriteObject } = await import("../core/write-object.js");
+            const { prepareObject, runWriteObject } = await import("../lazy.js");
             runWriteObject(
               scope,
               prepareObject("cert", made.der),

@@ -68,7 +68,7 @@ export function keygenCommand(): Command {
     )
     .action(
       withContext<KeygenFlags>(async (flags, ctx) => {
-        const { runKeygen } = await import("../core/keygen.js");
+        const { runKeygen } = await import("../lazy.js");
         let result: KeygenResult;
         {
           using scope = await ctx.openToken({ login: "required", rw: true });

@@ -31,7 +31,7 @@ export function readObjectCommand(): Command {
     )
     .action(
       withContext<ReadObjectFlags>(async (flags, ctx) => {
-        const { runReadObject } = await import("../core/read-object.js");
+        const { runReadObject } = await import("../lazy.js");
         const selector = keySelectorOf(flags.label, flags.id, ctx.uri, "--label");
         let read: ReadObjectResult;
         {

@@ -1,5 +1,7 @@
 import { Command } from "commander";
+import { overrideSignals } from "../cleanup.js";
 import { usageError } from "../errors.js";
+import { serveConfig } from "../serve/config.js";
 import { withContext } from "./shared.js";
 
 interface ServeCommandFlags {
@@ -48,11 +50,9 @@ export function serveCommand(): Command {
     )
     .action(
       withContext<ServeCommandFlags>(async (flags, ctx) => {
-        const { serveConfig } = await import("../serve/config.js");
         // Address, token file and TLS files are checked before the module is loaded.
         const config = serveConfig(flags);
         const { startServer } = await import("../serve/start.js");
-        const { overrideSignals } = await import("../cleanup.js");
         const module = ctx.moduleOptions();
         const { settings } = ctx.output;
         const server = await startServer({

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import type { TokenKey } from "../core/find-key.js";
+import { keySelectorOf } from "../core/find-key.js";
 import type { SignaturePlan } from "../core/signing.js";
 import { TspError, usageError } from "../errors.js";
 import type { TokenSession } from "../pkcs11/session.js";
@@ -33,7 +34,7 @@ export interface VerifyBatchJson {
   valid: boolean;
 }
 
-type Signing = typeof import("../core/signing.js");
+type Signing = typeof import("../lazy.js");
 /** The signature as the token takes it (ECDSA: raw r‖s), or undefined when it cannot be one. */
 type Prepare = (bytes: Buffer) => Uint8Array | undefined;
 
@@ -58,7 +59,7 @@ async function preparer(plan: SignaturePlan, format: SignFlags["format"]): Promi
   if (fieldBytes === undefined) {
     throw usageError("the key's curve is unknown: give the signature as raw r‖s (--format raw)");
   }
-  const { ecdsaDerToRaw } = await import("../asn1/ecdsa.js");
+  const { ecdsaDerToRaw } = await import("../lazy.js");
   return (bytes) => {
     try {
       return ecdsaDerToRaw(bytes, fieldBytes);
@@ -123,10 +124,7 @@ export function verifyCommand(): Command {
           checkInputFile(input);
           checkInputFile(signature, "signature");
         }
-        const [{ keySelectorOf }, signing] = await Promise.all([
-          import("../core/find-key.js"),
-          import("../core/signing.js"),
-        ]);
+        const signing = await import("../lazy.js");
         const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
         const buffer = chunkBuffer();
 

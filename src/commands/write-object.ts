@@ -37,7 +37,7 @@ export function writeObjectCommand(): Command {
     )
     .action(
       withContext<WriteObjectFlags>(async (flags, ctx) => {
-        const { prepareObject, runWriteObject } = await import("../core/write-object.js");
+        const { prepareObject, runWriteObject } = await import("../lazy.js");
         // Read and parse first: a bad file is refused before any token is opened.
         const input = await readInput(flags.file, "input file");
         const prepared = prepareObject(flags.type, input);
