@@ -85,10 +85,20 @@ export interface ReadObject {
   values: AttributeValues;
 }
 
+/** What is known of an object's class before reading it: for certain, or likely. */
+export interface ClassHint {
+  cls: ObjectClass;
+  certain: boolean;
+}
+
 export class ObjectReader {
   readonly #session: TokenSession;
   /** Most recently seen first: tokens hold objects in runs and pairs. */
   readonly #order: ObjectKind[] = [...KINDS];
+  /** Templates refused or of the wrong kind so far: what guessing has cost. */
+  refusals = 0;
+  /** Objects read so far, per class. */
+  readonly seen = new Map<ObjectClass, number>();
 
   constructor(session: TokenSession) {
     this.#session = session;
@@ -96,32 +106,49 @@ export class ObjectReader {
 
   /**
    * The object's class and attributes; undefined for a class the listing does not show
-   * (hardware features, domain parameters, ...). `cls`, when known (a search by class),
-   * narrows the guesses and spares reading the class.
+   * (hardware features, domain parameters, ...). A hint puts its class's kinds first; a
+   * certain one (a search by class) also spares reading the class.
    */
-  read(handle: Handle, cls?: ObjectClass): ReadObject | undefined {
+  read(handle: Handle, hint?: ClassHint): ReadObject | undefined {
     const tried = new Set<ObjectKind>();
-    const guesses = cls ? this.#order.filter((kind) => kind.cls === cls) : this.#order;
-    for (const kind of guesses.slice(0, GUESSES)) {
+    for (const kind of this.#guesses(hint)) {
       const found = this.#tryKind(handle, kind, tried);
-      if (found) return found;
+      if (found) return this.#counted(found);
     }
-    const actual = cls ?? CLASS_OF_VALUE.get(this.#session.read(handle, ["class"]).class ?? -1);
+    const actual = hint?.certain
+      ? hint.cls
+      : CLASS_OF_VALUE.get(this.#session.read(handle, ["class"]).class ?? -1);
     if (!actual) return undefined;
     for (const kind of this.#order.filter((k) => k.cls === actual && !tried.has(k))) {
       const found = this.#tryKind(handle, kind, tried);
-      if (found) return found;
+      if (found) return this.#counted(found);
     }
     // A key type without a template of its own: read what there is, attribute by attribute.
-    return { cls: actual, values: this.#session.read(handle, templateFor({ cls: actual })) };
+    const values = this.#session.read(handle, templateFor({ cls: actual }));
+    return this.#counted({ cls: actual, values });
+  }
+
+  #guesses(hint: ClassHint | undefined): ObjectKind[] {
+    if (!hint) return this.#order.slice(0, GUESSES);
+    const first = this.#order.filter((kind) => kind.cls === hint.cls);
+    const rest = hint.certain ? [] : this.#order.filter((kind) => kind.cls !== hint.cls);
+    return [...first, ...rest].slice(0, GUESSES);
   }
 
   #tryKind(handle: Handle, kind: ObjectKind, tried: Set<ObjectKind>): ReadObject | undefined {
     tried.add(kind);
     const values = this.#session.tryRead(handle, templateFor(kind));
-    if (!values || !isKind(values, kind)) return undefined;
+    if (!values || !isKind(values, kind)) {
+      this.refusals++;
+      return undefined;
+    }
     this.#promote(kind);
     return { cls: kind.cls, values };
+  }
+
+  #counted(read: ReadObject): ReadObject {
+    this.seen.set(read.cls, (this.seen.get(read.cls) ?? 0) + 1);
+    return read;
   }
 
   #promote(kind: ObjectKind): void {

@@ -127,10 +127,13 @@ function encodeText(value: string): string {
   return out;
 }
 
+/** %00 ... %ff: a listing encodes an id per object. */
+const PERCENT_BYTES = Array.from({ length: 256 }, (_, b) => `%${b.toString(16).padStart(2, "0")}`);
+
 function encodeBytes(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    .toString("hex")
-    .replace(/../g, "%$&");
+  let out = "";
+  for (const byte of bytes) out += PERCENT_BYTES[byte] ?? "";
+  return out;
 }
 
 export interface TokenUriParts {

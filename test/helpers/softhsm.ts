@@ -169,3 +169,27 @@ export async function storeSnapshot(token: TempToken): Promise<string> {
   ]);
   return stdout;
 }
+
+/**
+ * Runs `body` in a child node process with pkcs11js on the token, logged in as the user in a
+ * read-write session: `p` (the module), `p11` (its constants) and `s` (the session) are in
+ * scope. For objects tsp11 and pkcs11-tool cannot make (data objects in bulk, DES3 keys).
+ */
+export async function withPkcs11js(token: TempToken, body: string): Promise<void> {
+  const script = `
+import { createRequire } from "node:module";
+const p11 = createRequire(${JSON.stringify(import.meta.url)})("pkcs11js");
+const p = new p11.PKCS11(); p.load(${JSON.stringify(SOFTHSM)});
+p.C_Initialize({ flags: p11.CKF_OS_LOCKING_OK });
+const [slot] = p.C_GetSlotList(true);
+const s = p.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION);
+p.C_Login(s, p11.CKU_USER, ${JSON.stringify(PIN)});
+try {
+${body}
+} finally {
+  p.C_Logout(s); p.C_CloseSession(s); p.C_Finalize();
+}
+`;
+  const result = await token.exec(process.execPath, ["--input-type=module", "-e", script]);
+  if (result.code !== 0) throw new Error(`pkcs11js script failed: ${result.stderr}`);
+}
