@@ -72,6 +72,11 @@ const LARGE_REST = 2048;
  */
 const REFUSALS_WORTH_A_SEARCH = 0.33;
 
+/** After the sample: are there objects enough left, and guesses wrong often enough? */
+function searchPays(total: number, reader: ObjectReader): boolean {
+  return total - SAMPLE >= LARGE_REST && reader.refusals > SAMPLE * REFUSALS_WORTH_A_SEARCH;
+}
+
 type Hints = (handle: Handle) => ClassHint | undefined;
 
 /**
@@ -169,12 +174,7 @@ export async function findListedObjects(
   let hints: Hints | undefined;
   // Each object becomes its JSON at once: 10,000 objects' attribute buffers never pile up.
   for (const [index, handle] of handles.entries()) {
-    if (
-      !typeHint &&
-      index === SAMPLE &&
-      handles.length - SAMPLE >= LARGE_REST &&
-      reader.refusals > SAMPLE * REFUSALS_WORTH_A_SEARCH
-    ) {
+    if (!typeHint && index === SAMPLE && searchPays(handles.length, reader)) {
       hints = classHints(session, options, reader);
     }
     const item = readUnlessGone(reader, handle, typeHint ?? hints?.(handle));

@@ -6,8 +6,9 @@
  * attributes worth reading depend on it (a data object has no CKA_ID, a public key no
  * CKA_SIGN: asking for them fails the whole read). So each read guesses the object's kind
  * (class, and key type for keys), with CKA_CLASS and CKA_KEY_TYPE in the template to check the
- * guess. Guesses follow the kinds seen most recently; a refused template costs one C call,
- * less than a read. After a few wrong guesses the class is read on its own.
+ * guess. Guesses follow the kinds seen most recently; a refused template costs about as much as
+ * a read (one C call instead of two, and the error). After a few wrong guesses the class is
+ * read on its own.
  */
 import type { AttributeName, AttributeValues } from "../pkcs11/attributes.js";
 import type { Handle } from "../pkcs11/lib.js";
@@ -16,7 +17,7 @@ import { CLASS_VALUES, keyTypeName } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 
 /** What decides an object's template: its class, and for keys the key type. */
-export interface ObjectKind {
+interface ObjectKind {
   cls: ObjectClass;
   keyType?: string;
 }
@@ -35,7 +36,7 @@ const KINDS: readonly ObjectKind[] = [
   { cls: "secret-key", keyType: "generic-secret" },
 ];
 
-/** Wrong guesses before the class is read on its own (each costs about half a read). */
+/** Wrong guesses before the class is read on its own. */
 const GUESSES = 3;
 
 export const USAGE: readonly AttributeName[] = [
@@ -56,11 +57,11 @@ const USAGE_OF_CLASS: Partial<Record<ObjectClass, readonly AttributeName[]>> = {
 };
 
 /** The one template each kind is read with; a key without a known type gets no size field. */
-export function templateFor(kind: ObjectKind): AttributeName[] {
+function templateFor(kind: ObjectKind): AttributeName[] {
   const { cls, keyType } = kind;
   if (cls === "certificate") return ["class", "label", "id", "private", "value"];
   // Data objects have no CKA_ID (SoftHSM, tpm2-pkcs11: CKR_ATTRIBUTE_TYPE_INVALID).
-  if (cls === "data") return ["class", "label", "private", "application"];
+  if (cls === "data") return ["class", "label", "private"];
   const usage = USAGE_OF_CLASS[cls] ?? [];
   const names: AttributeName[] = ["class", "label", "id", "private", ...usage, "keyType"];
   if (cls !== "public-key") names.push("sensitive", "extractable");
