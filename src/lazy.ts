@@ -10,12 +10,4 @@ export { prepareCert, runCert } from "./core/cert.js";
 export { runKeygen } from "./core/keygen.js";
 export { runReadObject } from "./core/read-object.js";
 export { prepareReq, runReq } from "./core/req.js";
-export {
-  findVerifyingKey,
-  planSignature,
-  signBytes,
-  signStream,
-  verifyBytes,
-  verifyStream,
-} from "./core/signing.js";
 export { prepareObject, runWriteObject } from "./core/write-object.js";

@@ -40,7 +40,7 @@ export interface SignBatchJson {
 }
 
 type Finish = (raw: Buffer) => Uint8Array;
-type Signing = typeof import("../lazy.js");
+type Signing = typeof import("../core/signing.js");
 
 /** ECDSA's raw r‖s to the requested encoding (DER by default); other signatures as they are. */
 async function finisher(plan: SignaturePlan, format: SignFlags["format"]): Promise<Finish> {
@@ -98,7 +98,7 @@ export function signCommand(): Command {
         const inputPath = flags.input ?? "-";
         // Inputs and key selector are checked before the token is opened (exit 2, no PIN asked).
         for (const file of batch ? files : [inputPath]) checkInputFile(file);
-        const signing = await import("../lazy.js");
+        const signing = await import("../core/signing.js");
         const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
         const buffer = chunkBuffer();
 

@@ -34,7 +34,7 @@ export interface VerifyBatchJson {
   valid: boolean;
 }
 
-type Signing = typeof import("../lazy.js");
+type Signing = typeof import("../core/signing.js");
 /** The signature as the token takes it (ECDSA: raw r‖s), or undefined when it cannot be one. */
 type Prepare = (bytes: Buffer) => Uint8Array | undefined;
 
@@ -124,7 +124,7 @@ export function verifyCommand(): Command {
           checkInputFile(input);
           checkInputFile(signature, "signature");
         }
-        const signing = await import("../lazy.js");
+        const signing = await import("../core/signing.js");
         const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
         const buffer = chunkBuffer();
 
