@@ -84,7 +84,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, what = 
   }
 }
 
-let created = 0;
+let temporaries = 0;
 
 /**
  * A new temporary file beside `path`, opened with O_EXCL (never through a planted symlink).
@@ -95,7 +95,7 @@ function createBeside(path: string): { fd: number; temporary: string } {
     const retry = attempt === 0 ? "" : `.${Math.random().toString(36).slice(2, 10)}`;
     const temporary = join(
       dirname(path),
-      `.${basename(path)}.${process.pid}.${created++}${retry}.tmp`,
+      `.${basename(path)}.${process.pid}.${temporaries++}${retry}.tmp`,
     );
     try {
       return { fd: openSync(temporary, "wx", 0o644), temporary };

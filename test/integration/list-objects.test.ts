@@ -137,6 +137,12 @@ describe.skipIf(!available)("list-objects", () => {
   });
 });
 
+/** Runs tsp11 on the token for a test's set-up: anything but exit 0 fails the test. */
+async function succeeds(token: TempToken, args: string[]): Promise<void> {
+  const result = await token.tsp11(args);
+  expect(result.code, result.stderr).toBe(0);
+}
+
 /**
  * One search finds every object, and each object's class is guessed from the kinds seen
  * before (ObjectReader): a token whose objects come in no order, of every kind, including a
@@ -147,37 +153,29 @@ describe.skipIf(!available)("list-objects on a token of mixed kinds", () => {
 
   beforeAll(async () => {
     token = await tempToken();
-    const ok = async (result: Promise<{ code: number; stderr: string }>) => {
-      const done = await result;
-      expect(done.code, done.stderr).toBe(0);
-    };
-    await ok(
-      token.tsp11([
-        "keygen",
-        "--pin",
-        PIN,
-        "--key-type",
-        "ec:P-256",
-        "--label",
-        "ec",
-        "--id",
-        "10",
-      ]),
-    );
-    await ok(
-      token.tsp11([
-        "keygen",
-        "--pin",
-        PIN,
-        "--key-type",
-        "rsa:2048",
-        "--label",
-        "rsa",
-        "--id",
-        "11",
-      ]),
-    );
-    await ok(token.tsp11(["cert", "--pin", PIN, "-i", "ec", "-d", "/CN=mixed", "--import"]));
+    await succeeds(token, [
+      "keygen",
+      "--pin",
+      PIN,
+      "--key-type",
+      "ec:P-256",
+      "--label",
+      "ec",
+      "--id",
+      "10",
+    ]);
+    await succeeds(token, [
+      "keygen",
+      "--pin",
+      PIN,
+      "--key-type",
+      "rsa:2048",
+      "--label",
+      "rsa",
+      "--id",
+      "11",
+    ]);
+    await succeeds(token, ["cert", "--pin", PIN, "-i", "ec", "-d", "/CN=mixed", "--import"]);
     // Data objects, a generic secret and a DES3 key, written straight through PKCS#11.
     await withPkcs11js(
       token,
@@ -252,7 +250,7 @@ for (let i = 0; i < ${COUNT}; i++) {
 }
 `,
     );
-    const keygen = await token.tsp11([
+    await succeeds(token, [
       "keygen",
       "--pin",
       PIN,
@@ -263,18 +261,7 @@ for (let i = 0; i < ${COUNT}; i++) {
       "--id",
       "ffffffff",
     ]);
-    expect(keygen.code, keygen.stderr).toBe(0);
-    const cert = await token.tsp11([
-      "cert",
-      "--pin",
-      PIN,
-      "-i",
-      "ca",
-      "-d",
-      "/CN=late",
-      "--import",
-    ]);
-    expect(cert.code, cert.stderr).toBe(0);
+    await succeeds(token, ["cert", "--pin", PIN, "-i", "ca", "-d", "/CN=late", "--import"]);
     return () => token[Symbol.asyncDispose]();
   }, 120_000);
 
