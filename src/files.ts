@@ -63,14 +63,24 @@ async function readStdin(what: string): Promise<Uint8Array> {
   return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
 }
 
+export interface OutputFileOptions {
+  /** The bytes are a secret or private value: a new file is created 0600. */
+  secret?: boolean;
+}
+
 /**
  * Writes `data` to `path` through a temporary file in the same directory and a rename:
  * all or nothing. An existing file is replaced (as `openssl req -out` does).
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, what = "output"): void {
+export function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  what = "output",
+  options: OutputFileOptions = {},
+): void {
   let temporary: string | undefined;
   try {
-    const created = createBeside(path);
+    const created = createBeside(path, options.secret === true ? 0o600 : 0o644);
     temporary = created.temporary;
     try {
       writeFileSync(created.fd, data);
@@ -90,7 +100,7 @@ let temporaries = 0;
  * A new temporary file beside `path`, opened with O_EXCL (never through a planted symlink).
  * pid.counter names are unique for this run; a stale file of a crashed run gets another name.
  */
-function createBeside(path: string): { fd: number; temporary: string } {
+function createBeside(path: string, mode: number): { fd: number; temporary: string } {
   for (let attempt = 0; ; attempt++) {
     const retry = attempt === 0 ? "" : `.${Math.random().toString(36).slice(2, 10)}`;
     const temporary = join(
@@ -98,7 +108,7 @@ function createBeside(path: string): { fd: number; temporary: string } {
       `.${basename(path)}.${process.pid}.${temporaries++}${retry}.tmp`,
     );
     try {
-      return { fd: openSync(temporary, "wx", 0o644), temporary };
+      return { fd: openSync(temporary, "wx", mode), temporary };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw error;
     }
