@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { TspError } from "../errors.js";
+import { resolveModuleName } from "./module-names.js";
 
 /** Where distributions install SoftHSM2 and p11-kit's client module. */
 const SOFTHSM_PATHS = [
@@ -39,7 +40,7 @@ export function tsp11Home(env: NodeJS.ProcessEnv = process.env): string {
  * P11_KIT_SERVER_ADDRESS is set, else the embedded SoftHSM2 with a token store of its own.
  */
 export function resolveModule(explicit: string | undefined): ResolvedModule {
-  if (explicit) return { path: explicit, source: "option" };
+  if (explicit) return { path: resolveModuleName(explicit), source: "option" };
   if (process.env.P11_KIT_SERVER_ADDRESS) {
     const path = P11_KIT_CLIENT_PATHS.find((p) => existsSync(p));
     if (!path) {
