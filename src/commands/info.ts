@@ -2,6 +2,18 @@ import { Command } from "commander";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
 import { describeInterfaces, runInfo } from "../core/info.js";
+import type { SoftHsmStore } from "../core/softhsm-store.js";
+
+/** SoftHSM2's store, and the one way other tools see the same tokens. */
+function storeRows(module: string, store: SoftHsmStore | undefined): [string, string][] {
+  if (!store) return [];
+  const whose = store.embedded ? "tsp11's own store" : "SoftHSM2's config";
+  return [
+    ["token store", `${store.tokenDir ?? "(not readable)"} (${whose})`],
+    ["config", store.conf],
+    ["other tools", `SOFTHSM2_CONF=${store.conf} pkcs11-tool --module ${module} -L`],
+  ];
+}
 
 export function infoCommand(): Command {
   return new Command("info")
@@ -28,6 +40,7 @@ export function infoCommand(): Command {
           ["manufacturer", info.manufacturer],
           ["library", `${info.libraryDescription} (version ${info.libraryVersion})`],
           ["interfaces", describeInterfaces(result.interfaceList)],
+          ...storeRows(info.module, info.softhsm2),
         ]);
       }),
     );

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Pkcs11Module } from "../pkcs11/module.js";
 import { trimPadded } from "../pkcs11/names.js";
+import type { SoftHsmStore } from "./softhsm-store.js";
+import { isSoftHsm, softHsmStore } from "./softhsm-store.js";
 
 /** The contract's `info` JSON: what C_GetInfo says about the module. */
 export interface InfoJson {
@@ -9,6 +11,8 @@ export interface InfoJson {
   libraryDescription: string;
   libraryVersion: string;
   module: string;
+  /** SoftHSM2 only: the config and token directory this run uses. */
+  softhsm2?: SoftHsmStore;
 }
 
 export interface InfoResult {
@@ -78,6 +82,7 @@ export function runInfo(module: Pkcs11Module): InfoResult {
       libraryDescription: trimPadded(info.libraryDescription),
       libraryVersion: version(info.libraryVersion),
       module: module.path,
+      ...(isSoftHsm(module.path) ? { softhsm2: softHsmStore() } : {}),
     },
     interfaceList: exportsSymbol(module.path, "C_GetInterfaceList"),
   };

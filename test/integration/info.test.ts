@@ -2,6 +2,7 @@
  * `tsp11 info` (C_GetInfo, no token needed) and `tsp11 list-mechanisms` (per token, no
  * login), checked against pkcs11-tool -I and -M on the same modules.
  */
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { componentsAvailable, OPENSC, P11KIT_CLIENT } from "../helpers/modules.js";
 import type { RunResult } from "../helpers/softhsm.js";
@@ -75,6 +76,11 @@ describe.skipIf(!available)("info", () => {
       libraryDescription: "Implementation of PKCS11",
       libraryVersion: "2.6",
       module: SOFTHSM,
+      softhsm2: {
+        conf: join(token.dir, "softhsm2.conf"),
+        tokenDir: join(token.dir, "tokens"),
+        embedded: false,
+      },
     });
     const tool = ok(await token.pkcs11Tool(["-I"])).stdout;
     expect(tool).toContain("Cryptoki version 2.40\n");
@@ -87,6 +93,9 @@ describe.skipIf(!available)("info", () => {
         "manufacturer  SoftHSM",
         "library       Implementation of PKCS11 (version 2.6)",
         "interfaces    none (no C_GetInterfaceList: a PKCS#11 2.x module)",
+        `token store   ${join(token.dir, "tokens")} (SoftHSM2's config)`,
+        `config        ${join(token.dir, "softhsm2.conf")}`,
+        `other tools   SOFTHSM2_CONF=${join(token.dir, "softhsm2.conf")} pkcs11-tool --module ${SOFTHSM} -L`,
         "",
       ].join("\n"),
     );
