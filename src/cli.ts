@@ -17,6 +17,7 @@ import { reqCommand } from "./commands/req.js";
 import { serveCommand } from "./commands/serve.js";
 import { signCommand } from "./commands/sign.js";
 import { verifyCommand } from "./commands/verify.js";
+import { versionCommand } from "./commands/version.js";
 import { writeObjectCommand } from "./commands/write-object.js";
 import { parseSlotId } from "./options.js";
 import { VERSION } from "./version.js";
@@ -64,6 +65,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   "list-mechanisms": listMechanismsCommand,
   info: infoCommand,
   serve: serveCommand,
+  version: versionCommand,
 };
 
 /**
@@ -90,7 +92,7 @@ export function commandNamed(
 
 /**
  * The program, with every command; given the arguments, with only the command they name
- * when they name one (defining all fifteen costs a start a few ms of compiling). Help,
+ * when they name one (defining them all costs a start a few ms of compiling). Help,
  * typos and `tsp11 help` get every command, so listings and suggestions stay whole.
  */
 export function buildProgram(argv?: readonly string[]): Command {

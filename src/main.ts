@@ -60,6 +60,11 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // Bare `tsp11`: the help, on stdout, and success (as gh and git do).
+  if (argv.length === 0) {
+    process.stdout.write(buildProgram().helpInformation());
+    return;
+  }
   try {
     await buildProgram(argv).parseAsync(argv, { from: "user" });
   } catch (error) {

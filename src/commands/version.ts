@@ -1,0 +1,22 @@
+import { Command } from "commander";
+import { VERSION } from "../version.js";
+import { withContext } from "./shared.js";
+
+/** `tsp11 version`, as gh has it: the same as --version, with --json for scripts. */
+export function versionCommand(): Command {
+  return new Command("version")
+    .description("Show tsp11's version (and the Node.js it runs on)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ tsp11 version\n  $ tsp11 version --json | jq -r .version",
+    )
+    .action(
+      withContext<Record<string, never>>((_flags, ctx) => {
+        if (ctx.output.json) {
+          ctx.output.writeJson({ version: VERSION, node: process.versions.node });
+          return;
+        }
+        ctx.output.write(`tsp11 ${VERSION} (Node.js ${process.versions.node})\n`);
+      }),
+    );
+}
