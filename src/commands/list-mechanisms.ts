@@ -17,12 +17,13 @@ function flagWords(mechanism: MechanismJson): string {
 export function listMechanismsCommand(): Command {
   return new Command("list-mechanisms")
     .description("List the mechanisms of the token's slot (no login needed)")
+    .option("--header", "piped output: start with a line of column names")
     .addHelpText(
       "after",
       "\nExamples:\n  $ tsp11 list-mechanisms --token-label demo\n  $ tsp11 list-mechanisms --json | jq -r '.[] | select(.flags | index(\"CKF_SIGN\")) | .name'",
     )
     .action(
-      withContext<Record<string, never>>(async (_flags, ctx) => {
+      withContext<{ header?: boolean }>(async (flags, ctx) => {
         let mechanisms: MechanismJson[];
         {
           using module = ctx.openModule();
@@ -40,9 +41,10 @@ export function listMechanismsCommand(): Command {
             { header: "NAME", value: (m: MechanismJson) => m.name },
             { header: "ID", value: (m) => `0x${m.id.toString(16)}` },
             { header: "KEY SIZE", value: keySize },
-            { header: "FLAGS", value: flagWords },
+            { header: "FLAGS", value: flagWords, shrink: "end" },
           ],
           mechanisms,
+          { header: flags.header },
         );
       }),
     );

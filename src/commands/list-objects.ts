@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { ObjectJson, ObjectType } from "../core/list-objects.js";
 import { parseHexId } from "../options.js";
 import type { Output } from "../output/io.js";
+import type { Column } from "../output/render.js";
 import { printTable } from "../output/render.js";
 import { withContext } from "./shared.js";
 import { runListObjects } from "../core/list-objects.js";
@@ -12,6 +13,8 @@ interface ListObjectsFlags {
   type?: ObjectType;
   id?: Uint8Array;
   label?: string;
+  wide?: boolean;
+  header?: boolean;
 }
 
 /** Risky attributes in capitals as well as colour, so the warning survives NO_COLOR (p11ls). */
@@ -24,7 +27,7 @@ function flagsOf(item: ObjectJson, output: Output): string {
 }
 
 function typeOf(item: ObjectJson): string {
-  if (item.class === "certificate") return item.subject ?? "x509";
+  if (item.class === "certificate") return "x509";
   if (!item.keyType) return "";
   if (item.curve) return `${item.keyType} ${item.curve}`;
   return item.bits !== undefined ? `${item.keyType} ${item.bits}` : item.keyType;
@@ -36,6 +39,8 @@ export function listObjectsCommand(): Command {
     .addOption(new Option("--type <type>", "only objects of this type").choices(OBJECT_TYPES))
     .option("--id <hex>", "only objects with this CKA_ID", parseHexId)
     .option("--label <label>", "only objects with this CKA_LABEL")
+    .option("--wide", "show every column whole (no shortening to the terminal's width)")
+    .option("--header", "piped output: start with a line of column names")
     .addHelpText(
       "after",
       "\nExamples:\n  $ tsp11 list-objects --pin 1234\n  $ tsp11 list-objects --type cert --json | jq -r '.[].subject'",
@@ -51,16 +56,41 @@ export function listObjectsCommand(): Command {
           ctx.output.writeJson(objects);
           return;
         }
-        const columns = [
-          { header: "CLASS", value: (o: ObjectJson) => o.class },
-          { header: "LABEL", value: (o: ObjectJson) => o.label },
-          { header: "ID", value: (o: ObjectJson) => o.id },
-          { header: "TYPE", value: typeOf },
-          { header: "USAGE", value: (o: ObjectJson) => o.usage.join(",") },
-          { header: "FLAGS", value: (o: ObjectJson) => flagsOf(o, ctx.output) },
-          { header: "URI", value: (o: ObjectJson) => o.uri },
-        ];
-        await printTable(ctx.output, columns, objects);
+        await printTable(ctx.output, objectColumns(ctx.output), objects, {
+          wide: flags.wide,
+          header: flags.header,
+          tsv: objectTsvColumns(ctx.output),
+        });
       }),
     );
+}
+
+/** The date a certificate expires (its notAfter), as a day. */
+function expiresOf(item: ObjectJson): string {
+  return item.notAfter?.slice(0, 10) ?? "";
+}
+
+/** The table on a terminal: long columns last, shortened to fit. */
+function objectColumns(output: Output): Column<ObjectJson>[] {
+  return [
+    { header: "CLASS", value: (o) => o.class },
+    { header: "LABEL", value: (o) => o.label, shrink: "end" },
+    { header: "ID", value: (o) => o.id, shrink: "middle" },
+    { header: "TYPE", value: typeOf },
+    { header: "USAGE", value: (o) => o.usage.join(",") },
+    { header: "FLAGS", value: (o) => flagsOf(o, output) },
+    { header: "SUBJECT", value: (o) => o.subject ?? "", shrink: "end", optional: true },
+    { header: "EXPIRES", value: expiresOf, optional: true },
+    { header: "URI", value: (o) => o.uri, shrink: "middle", droppable: true },
+  ];
+}
+
+/**
+ * Piped rows, in the documented order (man page, LIST-OBJECTS COLUMNS): the first seven as
+ * they have always been, the certificate's subject and expiry after them.
+ */
+function objectTsvColumns(output: Output): Column<ObjectJson>[] {
+  const byHeader = new Map(objectColumns(output).map((column) => [column.header, column]));
+  const order = ["CLASS", "LABEL", "ID", "TYPE", "USAGE", "FLAGS", "URI", "SUBJECT", "EXPIRES"];
+  return order.flatMap((header) => byHeader.get(header) ?? []);
 }

@@ -6,12 +6,16 @@ import { withContext } from "./shared.js";
 
 interface ListSlotsFlags {
   all?: boolean;
+  wide?: boolean;
+  header?: boolean;
 }
 
 export function listSlotsCommand(): Command {
   return new Command("list-slots")
     .description("List slots with a token (every slot with --all)")
     .option("--all", "include slots without a token")
+    .option("--wide", "show every column whole (no shortening to the terminal's width)")
+    .option("--header", "piped output: start with a line of column names")
     .addHelpText(
       "after",
       "\nExamples:\n  $ tsp11 list-slots\n  $ tsp11 list-slots --json | jq -r '.[].token.label'",
@@ -34,16 +38,18 @@ export function listSlotsCommand(): Command {
           ctx.output,
           [
             { header: "SLOT", value: (s: SlotJson) => `0x${s.slot.toString(16)}` },
-            { header: "LABEL", value: (s) => s.token?.label ?? "" },
+            { header: "LABEL", value: (s) => s.token?.label ?? "", shrink: "end" },
             { header: "SERIAL", value: (s) => s.token?.serial ?? "" },
             { header: "STATE", value: (s) => slotState(s) },
             {
               header: "MODEL",
               value: (s) => [s.token?.manufacturer, s.token?.model].filter(Boolean).join(" "),
+              shrink: "end",
             },
-            { header: "URI", value: (s) => s.token?.uri ?? "" },
+            { header: "URI", value: (s) => s.token?.uri ?? "", shrink: "middle", droppable: true },
           ],
           slots,
+          { wide: flags.wide, header: flags.header },
         );
       }),
     );

@@ -12,7 +12,7 @@ export interface OutputSettings {
 }
 
 export interface Streams {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
@@ -55,6 +55,12 @@ export class Output {
     if (level === 0) return new Output(settings, streams, PLAIN);
     const { Chalk } = await import("chalk");
     return new Output(settings, streams, new Chalk({ level }));
+  }
+
+  /** The terminal's width (80 when it does not say, as for a pseudo-terminal of size 0). */
+  get columns(): number {
+    const columns = this.streams.stdout.columns;
+    return columns !== undefined && columns > 0 ? columns : 80;
   }
 
   get json(): boolean {
