@@ -5,6 +5,7 @@
 import { Command, Option } from "commander";
 import { certCommand } from "./commands/cert.js";
 import { changePinCommand } from "./commands/change-pin.js";
+import { completeCommand, completionCommand } from "./commands/completion.js";
 import { deleteObjectCommand } from "./commands/delete-object.js";
 import { infoCommand } from "./commands/info.js";
 import { initTokenCommand } from "./commands/init-token.js";
@@ -66,6 +67,8 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   info: infoCommand,
   serve: serveCommand,
   version: versionCommand,
+  completion: completionCommand,
+  __complete: completeCommand,
 };
 
 /**
@@ -119,6 +122,7 @@ export function buildProgram(argv?: readonly string[]): Command {
       define()
         .exitOverride()
         .configureOutput({ outputError: () => undefined }),
+      { hidden: name.startsWith("__") },
     );
   }
   return program;
