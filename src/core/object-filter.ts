@@ -25,8 +25,14 @@ export interface ObjectFlags {
 
 export function objectFilterOf(flags: ObjectFlags, uri: Pkcs11Uri | undefined): ListObjectsOptions {
   const uriType = uri?.type === undefined ? undefined : TYPE_OF_URI[uri.type];
+  if (flags.type !== undefined && uriType !== undefined && flags.type !== uriType) {
+    throw new TspError(
+      "usage",
+      `conflicting selectors: --type ${flags.type} and the URI's type=${uri?.type ?? ""}; give one, or the same in both`,
+    );
+  }
   return {
-    type: agreeing("--type", flags.type, "type", uriType),
+    type: flags.type ?? uriType,
     id: agreeing("--id", flags.id, "id", uri?.id),
     label: agreeing("--label", flags.label, "object", uri?.object),
   };
