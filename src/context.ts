@@ -11,7 +11,7 @@ import type { Pkcs11Module, ModuleOptions } from "./pkcs11/module.js";
 import type { TokenSelector } from "./pkcs11/select.js";
 import type { LoginPolicy, TokenScope } from "./pkcs11/token.js";
 import { openModule, openToken } from "./pkcs11/token.js";
-import { parsePkcs11Uri } from "./pkcs11/uri.js";
+import { agreeing, namesToken, parsePkcs11Uri } from "./pkcs11/uri.js";
 import type { Pkcs11Uri } from "./pkcs11/uri.js";
 
 export interface GlobalOptions {
@@ -36,38 +36,66 @@ export interface TokenRequest {
   uninitialized?: boolean;
 }
 
+/** Where a global option's value came from (commander's sources: "cli", "env", ...). */
+export type OptionSource = (name: keyof GlobalOptions) => string | undefined;
+
 export class CommandContext {
   readonly globals: GlobalOptions;
   readonly output: Output;
+  readonly #source: OptionSource;
   #uri: Pkcs11Uri | undefined | null = null;
   #moduleOptions: ModuleOptions | undefined;
   #userPin: Pin | undefined;
   #soPin: Pin | undefined;
 
-  constructor(globals: GlobalOptions, output: Output) {
+  constructor(globals: GlobalOptions, output: Output, source: OptionSource = () => "cli") {
     this.globals = globals;
     this.output = output;
+    this.#source = source;
   }
 
-  /** --uri parsed once; its pin-value and module-path count as --pin and --module. */
+  /** --uri parsed once; its pin-value/pin-source and module-path/module-name count as --pin and --module. */
   get uri(): Pkcs11Uri | undefined {
     if (this.#uri === null)
       this.#uri = this.globals.uri ? parsePkcs11Uri(this.globals.uri) : undefined;
     return this.#uri;
   }
 
+  /** A value from the environment (TSP11_TOKEN, TSP11_MODULE, ...) is a default the URI overrides. */
+  #fromCommandLine<K extends keyof GlobalOptions>(name: K): GlobalOptions[K] {
+    return this.#source(name) === "env" ? undefined : this.globals[name];
+  }
+
+  /**
+   * The token selector: the options and the URI's token attributes, all of which must match.
+   * An option that says otherwise than the URI is exit 2; environment defaults give way to a
+   * URI that names the token.
+   */
   get selector(): TokenSelector {
+    const uri = this.uri;
+    const fromEnv = !namesToken(uri);
+    const option = <K extends "slot" | "tokenLabel">(name: K) =>
+      fromEnv ? this.globals[name] : this.#fromCommandLine(name);
     return {
-      slot: this.globals.slot,
-      label: this.globals.tokenLabel,
-      serial: this.globals.serial,
-      uri: this.uri,
+      slot: agreeing("--slot", option("slot"), "slot-id", uri?.slotId),
+      label: agreeing("--token-label", option("tokenLabel"), "token", uri?.token),
+      serial: agreeing("--serial", this.globals.serial, "serial", uri?.serial),
+      uri,
     };
+  }
+
+  /** --module, else the URI's module-path or module-name (as --module); both given must agree. */
+  #modulePath(): string | undefined {
+    const uri = this.uri;
+    const fromUri = uri?.modulePath ?? uri?.moduleName;
+    const attribute = uri?.modulePath !== undefined ? "module-path" : "module-name";
+    const given = fromUri === undefined ? this.globals.module : this.#fromCommandLine("module");
+    return agreeing("--module", given, attribute, fromUri);
   }
 
   moduleOptions(): ModuleOptions {
     if (!this.#moduleOptions) {
-      const resolved = resolveModule(this.globals.module ?? this.uri?.modulePath);
+      const resolved = resolveModule(this.#modulePath());
       this.#moduleOptions = {
         path: resolved.path,
         params: this.globals.moduleParams,
@@ -83,7 +111,7 @@ export class CommandContext {
 
   /** p11-kit-client.so: the default with P11_KIT_SERVER_ADDRESS, or named by --module. */
   #isP11KitClient(): boolean {
-    const path = this.#moduleOptions?.path ?? this.globals.module ?? this.uri?.modulePath;
+    const path = this.#moduleOptions?.path ?? this.#modulePath();
     if (path === undefined) return Boolean(process.env.P11_KIT_SERVER_ADDRESS);
     return /(^|\/)p11-kit-client\.so[^/]*$/.test(path);
   }
@@ -116,9 +144,11 @@ export class CommandContext {
   }
 
   async openToken(request: TokenRequest): Promise<TokenScope> {
+    // The selector first: a conflicting one is refused before anything is loaded or written.
+    const selector = this.selector;
     return openToken({
       module: this.moduleOptions(),
-      selector: this.selector,
+      selector,
       login: request.login,
       rw: request.rw,
       uninitialized: request.uninitialized,
@@ -128,15 +158,31 @@ export class CommandContext {
   }
 
   /**
-   * The user PIN from --pin / TSP11_PIN, --pin-file, the URI's pin-value, else a prompt.
-   * Asked once per run: a command that needs it twice does not prompt twice.
+   * The user PIN from --pin / TSP11_PIN, --pin-file, the URI's pin-value or pin-source, else a
+   * prompt. Asked once per run: a command that needs it twice does not prompt twice.
    */
   async userPin(prompt: boolean): Promise<Pin | undefined> {
-    this.#userPin ??= givenPin({ value: this.globals.pin, file: this.globals.pinFile });
-    if (!this.#userPin && this.uri?.pinValue !== undefined)
-      this.#userPin = new Pin(this.uri.pinValue);
+    this.#userPin ??= this.#givenUserPin();
     if (!this.#userPin && prompt) this.#userPin = await promptPin("User PIN");
     return this.#userPin;
+  }
+
+  /**
+   * The URI's PIN overrides TSP11_PIN; given on the command line too, it must be the same PIN
+   * (exit 2 otherwise, without saying either).
+   */
+  #givenUserPin(): Pin | undefined {
+    const fromUri = uriPin(this.uri);
+    if (fromUri === undefined)
+      return givenPin({ value: this.globals.pin, file: this.globals.pinFile });
+    const given = givenPin({ value: this.#fromCommandLine("pin"), file: this.globals.pinFile });
+    if (given !== undefined && given.reveal() !== fromUri.reveal()) {
+      throw new TspError(
+        "usage",
+        "conflicting PINs: --pin/--pin-file and the URI's pin-value/pin-source differ; give one",
+      );
+    }
+    return fromUri;
   }
 
   async soPin(prompt: boolean): Promise<Pin | undefined> {
@@ -150,4 +196,26 @@ export class CommandContext {
     if (value === undefined) throw new TspError("usage", `missing ${what}`);
     return value;
   }
+}
+
+/**
+ * The URI's pin-value, or its pin-source read as --pin-file reads a file (a path or a
+ * `file:` URI; RFC 7512 allows other sources, which tsp11 does not run).
+ */
+function uriPin(uri: Pkcs11Uri | undefined): Pin | undefined {
+  if (uri?.pinValue !== undefined) return new Pin(uri.pinValue);
+  if (uri?.pinSource === undefined) return undefined;
+  return givenPin({ file: pinSourcePath(uri.pinSource) });
+}
+
+export function pinSourcePath(source: string): string {
+  const file = /^file:(?:\/\/(?:localhost)?(?=\/))?(.+)$/i.exec(source);
+  if (file?.[1] !== undefined) return file[1];
+  if (/^[a-z][a-z0-9+.-]*:/i.test(source) || source.startsWith("|")) {
+    throw new TspError(
+      "usage",
+      `invalid PKCS#11 URI: pin-source must be a file (a path or file: URI), not "${source}"`,
+    );
+  }
+  return source;
 }

@@ -4,6 +4,7 @@ import { TspError } from "../errors.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
 import { findDeletable, runDeleteObjects } from "../core/delete-object.js";
+import { objectFilterOf, requireNamed } from "../core/object-filter.js";
 import { confirm } from "../confirm.js";
 
 const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
@@ -30,15 +31,13 @@ export function deleteObjectCommand(): Command {
     )
     .action(
       withContext<DeleteObjectFlags>(async (flags, ctx) => {
-        const uri = ctx.uri;
+        // Checked before the token is opened: a conflicting selector changes nothing.
+        const filter = objectFilterOf(flags, ctx.uri);
+        requireNamed(filter, "delete-object");
         let deleted: ObjectJson[];
         {
           using scope = await ctx.openToken({ login: "required", rw: true });
-          const listed = await findDeletable(scope, {
-            type: flags.type,
-            id: flags.id ?? uri?.id,
-            label: flags.label ?? uri?.object,
-          });
+          const listed = await findDeletable(scope, filter);
           if (flags.yes !== true) await confirmDeletion(listed.map((entry) => entry.object));
           deleted = runDeleteObjects(scope, listed);
         }

@@ -6,6 +6,7 @@ import type { Column } from "../output/render.js";
 import { printTable } from "../output/render.js";
 import { withContext } from "./shared.js";
 import { runListObjects } from "../core/list-objects.js";
+import { objectFilterOf } from "../core/object-filter.js";
 
 const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
 
@@ -47,10 +48,11 @@ export function listObjectsCommand(): Command {
     )
     .action(
       withContext<ListObjectsFlags>(async (flags, ctx) => {
+        const filter = objectFilterOf(flags, ctx.uri);
         let objects: ObjectJson[];
         {
           using scope = await ctx.openToken({ login: "if-pin", rw: false });
-          objects = await runListObjects(scope.session, scope.token, flags);
+          objects = await runListObjects(scope.session, scope.token, filter);
         }
         if (ctx.output.json) {
           ctx.output.writeJson(objects);

@@ -17,7 +17,9 @@ export function withContext<O>(handler: Handler<O>): (...args: unknown[]) => Pro
       quiet: globals.quiet === true,
       verbose: globals.verbose === true,
     });
-    const ctx = new CommandContext(globals, output);
+    const ctx = new CommandContext(globals, output, (name) =>
+      command.getOptionValueSourceWithGlobals(name),
+    );
     try {
       await handler(command.opts() as O, ctx, command.args);
     } catch (error) {

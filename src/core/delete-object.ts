@@ -1,23 +1,20 @@
 /**
  * delete-object: every object that matches the selector (as p11tool and Mastercard's p11rm do),
- * so a key pair and its certificate go together when they share an id. What would be deleted
+ * so a key pair and its certificate go together when they share an id; --type or the URI's
+ * type= narrows it to one class (type=public never takes the private key). What would be deleted
  * is found first; the caller confirms; then each is destroyed.
  */
 import { TspError } from "../errors.js";
 import type { TokenScope } from "../pkcs11/token.js";
 import type { ListedObject, ListObjectsOptions, ObjectJson } from "./list-objects.js";
 import { findListedObjects } from "./list-objects.js";
+import { requireNamed } from "./object-filter.js";
 
 export async function findDeletable(
   scope: TokenScope,
   options: ListObjectsOptions,
 ): Promise<ListedObject[]> {
-  if (options.id === undefined && options.label === undefined) {
-    throw new TspError(
-      "usage",
-      "delete-object: name the objects with --id, --label or --uri (object= or id=)",
-    );
-  }
+  requireNamed(options, "delete-object");
   const listed = await findListedObjects(scope.session, scope.token, options);
   if (listed.length === 0) throw new TspError("not-found", "delete-object: no object matches");
   return listed;

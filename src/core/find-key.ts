@@ -6,15 +6,17 @@ import { curveFromEcParams } from "../asn1/curves.js";
 import { TspError } from "../errors.js";
 import type { Handle } from "../pkcs11/lib.js";
 import type { ObjectClass } from "../pkcs11/names.js";
-import { CLASS_VALUES, keyTypeName } from "../pkcs11/names.js";
+import { CLASS_VALUES, keyTypeName, URI_TYPES } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
-import type { Pkcs11Uri } from "../pkcs11/uri.js";
+import type { Pkcs11Uri, UriObjectType } from "../pkcs11/uri.js";
+import { agreeing } from "../pkcs11/uri.js";
 import { bitLength } from "../asn1/bytes.js";
 
 export interface KeySelector {
   label?: string | undefined;
   id?: Uint8Array | undefined;
-  uri?: Pkcs11Uri | undefined;
+  /** The URI's type=: only objects of that class match. */
+  type?: UriObjectType | undefined;
 }
 
 export interface TokenKey {
@@ -29,6 +31,10 @@ export interface TokenKey {
   curve?: string | undefined;
 }
 
+/**
+ * The object named by a label option, --id and the URI's object=, id= and type=: an option
+ * and the URI attribute for the same thing must agree (exit 2 otherwise).
+ */
 export function keySelectorOf(
   label: string | undefined,
   id: Uint8Array | undefined,
@@ -36,8 +42,9 @@ export function keySelectorOf(
   labelOption = "-i/--key",
 ): KeySelector {
   const selector: KeySelector = {
-    label: label ?? uri?.object,
-    id: id ?? uri?.id,
+    label: agreeing(labelOption, label, "object", uri?.object),
+    id: agreeing("--id", id, "id", uri?.id),
+    type: uri?.type,
   };
   if (selector.label === undefined && selector.id === undefined) {
     throw new TspError(
@@ -55,14 +62,38 @@ export function describeKeySelector(selector: KeySelector): string {
   return parts.join(" and ");
 }
 
+/**
+ * What to say when several objects match: the selector not yet used, or, when label and id
+ * are both given, that nothing tsp11 selects by tells them apart.
+ */
+export function ambiguity(count: number, what: string, selector: KeySelector): string {
+  const matched = `${count} ${what}s match ${describeKeySelector(selector)}`;
+  if (selector.id === undefined) return `${matched}; name one by --id (or a URI with id=)`;
+  if (selector.label === undefined) {
+    return `${matched}; name one by its label (or a URI with object=)`;
+  }
+  return `${matched}: they share label and id, so no selector tells them apart; delete or relabel the extra ones`;
+}
+
+/** The URI's type= names another class than the command works with: nothing of it matches. */
+export function typeExcludes(selector: KeySelector, cls: ObjectClass): boolean {
+  return selector.type !== undefined && selector.type !== URI_TYPES[cls];
+}
+
 /** The one object of a class that the selector names. */
 export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySelector): TokenKey {
+  const what = cls.replace("-", " ");
+  if (typeExcludes(selector, cls)) {
+    throw new TspError(
+      "not-found",
+      `find key: the URI names an object of type=${selector.type ?? ""}, not a ${what}`,
+    );
+  }
   const handles = session.findObjects({
     class: CLASS_VALUES[cls],
     label: selector.label,
     id: selector.id,
   });
-  const what = cls.replace("-", " ");
   if (handles.length === 0) {
     throw new TspError(
       "not-found",
@@ -70,10 +101,7 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
     );
   }
   if (handles.length > 1) {
-    throw new TspError(
-      "usage",
-      `find key: ${handles.length} ${what}s match ${describeKeySelector(selector)}; name one by --id`,
-    );
+    throw new TspError("usage", `find key: ${ambiguity(handles.length, what, selector)}`);
   }
   const [handle] = handles as [Handle];
   const values = session.read(handle, ["keyType", "label", "id"]);

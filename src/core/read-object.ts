@@ -11,7 +11,7 @@ import { CLASS_VALUES, URI_TYPES } from "../pkcs11/names.js";
 import type { TokenScope } from "../pkcs11/token.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { KeySelector } from "./find-key.js";
-import { describeKeySelector } from "./find-key.js";
+import { ambiguity, describeKeySelector, typeExcludes } from "./find-key.js";
 import { publicMaterialOf, readPublicMaterial, spkiOf } from "./public-key.js";
 
 export const READ_TYPES = ["cert", "pubkey", "data"] as const;
@@ -28,19 +28,31 @@ export interface ReadObjectResult {
   uri: string;
 }
 
+/**
+ * The one object of a class the selector names. Several that hold the same value (two copies
+ * of one certificate) read the same bytes, so the first is as good as any; several that
+ * differ are ambiguous (exit 2), and the message names the selector that would tell them apart.
+ */
 function findOne(scope: TokenScope, cls: ObjectClass, selector: KeySelector): Handle | undefined {
+  if (typeExcludes(selector, cls)) return undefined;
   const handles = scope.session.findObjects({
     class: CLASS_VALUES[cls],
     label: selector.label,
     id: selector.id,
   });
-  if (handles.length > 1) {
-    throw new TspError(
-      "usage",
-      `read-object: ${handles.length} objects match ${describeKeySelector(selector)}; name one by --id`,
-    );
+  if (handles.length > 1 && !sameValues(scope, cls, handles)) {
+    const what = cls.replace("-", " ");
+    throw new TspError("usage", `read-object: ${ambiguity(handles.length, what, selector)}`);
   }
   return handles[0];
+}
+
+/** Whether every object holds the same value (certificates and data objects: CKA_VALUE). */
+function sameValues(scope: TokenScope, cls: ObjectClass, handles: Handle[]): boolean {
+  if (cls !== "certificate" && cls !== "data") return false;
+  const values = handles.map((handle) => scope.session.read(handle, ["value"]).value);
+  const [first] = values;
+  return first !== undefined && values.every((value) => value !== undefined && first.equals(value));
 }
 
 function notFound(type: ReadType, selector: KeySelector): TspError {
@@ -86,7 +98,8 @@ function readPublicKey(scope: TokenScope, selector: KeySelector): ReadObjectResu
     const spki = spkiOf(material);
     return result(scope, "public-key", publicKey, spki, spkiToPem(spki));
   }
-  // No public key object: the private key's public half (RSA carries it; EC by its id).
+  // No public key object (or the URI names the private key): the private key's public half
+  // (RSA carries it; EC by its id).
   const privateKey = findOne(scope, "private-key", selector);
   if (!privateKey) throw notFound("pubkey", selector);
   const { id } = scope.session.read(privateKey, ["id"]);
@@ -100,7 +113,8 @@ function readPublicKey(scope: TokenScope, selector: KeySelector): ReadObjectResu
 function readData(scope: TokenScope, selector: KeySelector): ReadObjectResult {
   if (selector.label === undefined)
     throw new TspError("usage", "read-object: a data object is named by --label");
-  const handle = findOne(scope, "data", { label: selector.label });
+  // Data objects have no CKA_ID: a selector with an id matches none of them.
+  const handle = findOne(scope, "data", selector);
   if (!handle) throw notFound("data", selector);
   const { value } = scope.session.read(handle, ["value"]);
   if (!value)

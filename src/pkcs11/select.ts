@@ -9,7 +9,7 @@ import { ck, ck3, slotIdOf } from "./lib.js";
 import type { Pkcs11Module } from "./module.js";
 import { trimPadded } from "./names.js";
 import type { Pkcs11Uri } from "./uri.js";
-import { formatPkcs11Uri } from "./uri.js";
+import { formatPkcs11Uri, libraryMismatch, namesToken, tokenMatches } from "./uri.js";
 
 export interface TokenDescription {
   label: string;
@@ -97,40 +97,48 @@ function matches(entry: SlotEntry, selector: TokenSelector): boolean {
   if (selector.slot !== undefined && entry.id !== selector.slot) return false;
   if (selector.label !== undefined && token?.label !== selector.label) return false;
   if (selector.serial !== undefined && token?.serial !== selector.serial) return false;
-  const uri = selector.uri;
-  if (uri) {
-    if (uri.slotId !== undefined && entry.id !== uri.slotId) return false;
-    if (uri.slotDescription !== undefined && entry.description !== uri.slotDescription)
-      return false;
-    if (uri.slotManufacturer !== undefined && entry.manufacturer !== uri.slotManufacturer)
-      return false;
-    if (uri.token !== undefined && token?.label !== uri.token) return false;
-    if (uri.serial !== undefined && token?.serial !== uri.serial) return false;
-    if (uri.model !== undefined && token?.model !== uri.model) return false;
-    if (uri.manufacturer !== undefined && token?.manufacturer !== uri.manufacturer) return false;
-  }
-  return true;
+  return (
+    !selector.uri ||
+    tokenMatches(selector.uri, {
+      slotId: entry.id,
+      slotDescription: entry.description,
+      slotManufacturer: entry.manufacturer,
+      token,
+    })
+  );
 }
 
 export function hasSelector(selector: TokenSelector): boolean {
-  const uri = selector.uri;
-  const uriSelects =
-    uri !== undefined &&
-    [
-      uri.slotId,
-      uri.slotDescription,
-      uri.slotManufacturer,
-      uri.token,
-      uri.serial,
-      uri.model,
-      uri.manufacturer,
-    ].some((value) => value !== undefined);
   return (
     selector.slot !== undefined ||
     selector.label !== undefined ||
     selector.serial !== undefined ||
-    uriSelects
+    namesToken(selector.uri)
   );
+}
+
+/** The URI's library-* attributes name another module: no token of this one matches (exit 3). */
+function checkLibrary(module: Pkcs11Module, uri: Pkcs11Uri | undefined): void {
+  if (
+    !uri ||
+    (uri.libraryManufacturer === undefined &&
+      uri.libraryDescription === undefined &&
+      uri.libraryVersion === undefined)
+  ) {
+    return;
+  }
+  const info = module.info();
+  const why = libraryMismatch(uri, {
+    manufacturer: trimPadded(info.manufacturerID),
+    description: trimPadded(info.libraryDescription),
+    version: info.libraryVersion,
+  });
+  if (why !== undefined) {
+    throw new TspError(
+      "not-found",
+      `select token (the URI): no token matches: the module's ${why}`,
+    );
+  }
 }
 
 export function describeSelector(selector: TokenSelector): string {
@@ -138,8 +146,9 @@ export function describeSelector(selector: TokenSelector): string {
   if (selector.slot !== undefined) parts.push(`slot 0x${selector.slot.toString(16)}`);
   if (selector.label !== undefined) parts.push(`label "${selector.label}"`);
   if (selector.serial !== undefined) parts.push(`serial ${selector.serial}`);
-  if (selector.uri?.token !== undefined) parts.push(`URI token "${selector.uri.token}"`);
-  else if (selector.uri) parts.push("the URI");
+  const uriToken = selector.uri?.token;
+  if (uriToken !== undefined && uriToken !== selector.label) parts.push(`URI token "${uriToken}"`);
+  else if (selector.uri && uriToken === undefined) parts.push("the URI");
   return parts.join(", ") || "any token";
 }
 
@@ -168,6 +177,7 @@ export function selectToken(
   selector: TokenSelector,
   options: SelectOptions = {},
 ): SlotEntry {
+  checkLibrary(module, selector.uri);
   const slots = listSlots(module, selector.slot !== undefined);
   if (slots.length === 0) {
     throw new TspError(
