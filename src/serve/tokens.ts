@@ -14,7 +14,7 @@
  *
  * init-token takes the module alone (a writer lock): C_InitToken refuses a token with open
  * sessions, and afterwards the module is re-initialized (SoftHSM renumbers slots), which
- * closes every session; every token is then looked up by label anew.
+ * closes every session; every token is then looked up by label (or serial) anew.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -24,7 +24,7 @@ import type { Pin } from "../pin.js";
 import { ckrOf } from "../pkcs11/ckr.js";
 import type { ModuleOptions } from "../pkcs11/module.js";
 import { Pkcs11Module, safely } from "../pkcs11/module.js";
-import type { SlotEntry } from "../pkcs11/select.js";
+import type { SlotEntry, TokenSelector } from "../pkcs11/select.js";
 import { selectToken } from "../pkcs11/select.js";
 import { TokenSession } from "../pkcs11/session.js";
 import { TokenScope } from "../pkcs11/token.js";
@@ -75,6 +75,15 @@ function pinDigest(pin: Pin): Buffer {
 
 function ckrOfError(error: unknown): string | undefined {
   return error instanceof TspError ? error.ckr : ckrOf(error);
+}
+
+/**
+ * A token in a path: `serial:<serial>` names it by serial (so a token is reachable even when
+ * another one has its label), anything else is a label.
+ */
+export function tokenSelectorOf(segment: string): TokenSelector {
+  const serial = /^serial:(.+)$/.exec(segment)?.[1];
+  return serial !== undefined ? { serial } : { label: segment };
 }
 
 /** One token: its slot as found by label, a pool of sessions, the login in force. */
@@ -247,7 +256,7 @@ export class TokenManager {
   }
 
   /**
-   * Runs `fn` on the token with this label, with a session of its own and, when a PIN comes,
+   * Runs `fn` on the token with this label (or `serial:<serial>`), with a session of its own and, when a PIN comes,
    * logged in with it (or refused). `generate`: a key generation, run a few at a time;
    * `writes`: the work creates or destroys objects (the token's known keys are forgotten).
    */
@@ -311,11 +320,14 @@ export class TokenManager {
     if (this.#closed) throw new TspError("failure", "the server is shutting down");
   }
 
-  /** The token's state, found by label (slot ids are never trusted across re-initialization). */
+  /**
+   * The token's state, found by label or `serial:<serial>` (slot ids are never trusted across
+   * re-initialization).
+   */
   #state(label: string): TokenState {
     const known = this.#states.get(label);
     if (known && !known.retired) return known;
-    const slot = selectToken(this.module, { label });
+    const slot = selectToken(this.module, tokenSelectorOf(label));
     const state = new TokenState(this.module, slot, this.#sessionsPerToken);
     this.#states.set(label, state);
     return state;
