@@ -33,12 +33,14 @@ export function overrideSignals(handler: SignalHandler | undefined): void {
 let deferring = 0;
 let deferred: NodeJS.Signals | undefined;
 
+/** A handler (serve's graceful stop) goes first; the default exit waits for critical sections. */
 export function signalHandled(signal: NodeJS.Signals): boolean {
+  if (signalHandler?.(signal)) return true;
   if (deferring > 0) {
     deferred = signal;
     return true;
   }
-  return signalHandler?.(signal) ?? false;
+  return false;
 }
 
 /**

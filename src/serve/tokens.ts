@@ -213,7 +213,10 @@ class TokenState {
 export class TokenManager {
   readonly module: Pkcs11Module;
   readonly #lock = new RwLock();
+  /** By serial: a token named by label and by serial:<serial> has one state (one login). */
   readonly #states = new Map<string, TokenState>();
+  /** Path segment (label or serial:<serial>) → the serial it resolved to. */
+  readonly #aliases = new Map<string, string>();
   readonly #generations: Semaphore;
   readonly #sessionsPerToken: number;
   #closed = false;
@@ -293,7 +296,7 @@ export class TokenManager {
           const scope = new TokenScope(this.module, state.slot, session);
           return await fn({ scope, authenticated: pin !== undefined, keys: state.keys });
         } catch (error) {
-          broken = this.#afterFailure(label, state, error);
+          broken = this.#afterFailure(state, error);
           throw error;
         } finally {
           if (options.writes) state.keys.clear();
@@ -322,24 +325,31 @@ export class TokenManager {
 
   /**
    * The token's state, found by label or `serial:<serial>` (slot ids are never trusted across
-   * re-initialization).
+   * re-initialization). Both names of a token share its state: two states would each think
+   * they own the one login the module keeps per token.
    */
-  #state(label: string): TokenState {
-    const known = this.#states.get(label);
+  #state(segment: string): TokenState {
+    const serial = this.#aliases.get(segment);
+    const known = serial === undefined ? undefined : this.#states.get(serial);
     if (known && !known.retired) return known;
-    const slot = selectToken(this.module, tokenSelectorOf(label));
-    const state = new TokenState(this.module, slot, this.#sessionsPerToken);
-    this.#states.set(label, state);
+    const slot = selectToken(this.module, tokenSelectorOf(segment));
+    const key = slot.token?.serial ?? segment;
+    let state = this.#states.get(key);
+    if (!state || state.retired) {
+      state = new TokenState(this.module, slot, this.#sessionsPerToken);
+      this.#states.set(key, state);
+    }
+    this.#aliases.set(segment, key);
     return state;
   }
 
   /** Decides what a failure means for the session and the token; true: close the session. */
-  #afterFailure(label: string, state: TokenState, error: unknown): boolean {
+  #afterFailure(state: TokenState, error: unknown): boolean {
     const ckr = ckrOfError(error);
     if (ckr === undefined) return false;
     if (ckr === "CKR_USER_NOT_LOGGED_IN") state.forgetLogin();
     if (GONE.has(ckr)) {
-      if (this.#states.get(label) === state) this.#states.delete(label);
+      for (const [key, known] of this.#states) if (known === state) this.#states.delete(key);
       state.retire();
     }
     // After any PKCS#11 failure the session may hold an unfinished operation: a fresh one is cheap.
@@ -349,5 +359,6 @@ export class TokenManager {
   #retireAll(): void {
     for (const state of this.#states.values()) state.retire();
     this.#states.clear();
+    this.#aliases.clear();
   }
 }

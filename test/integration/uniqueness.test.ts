@@ -376,6 +376,17 @@ describe.skipIf(!available)("serve: unique labels, serial addressing, parallel r
         const keys = keysLabelled(listed.json as Listed[], label);
         expect(keys.map((k) => k.class).sort()).toEqual(["private-key", "public-key"]);
       }
+      // One token under two names shares one login: the label path works after the serial
+      // one, and a different PIN is refused under either name.
+      const byLabel = await http(server.target, "GET", "/v1/tokens/demo/objects", { headers });
+      expect(byLabel.status).toBe(200);
+      expect(byLabel.json).toEqual(
+        (await http(server.target, "GET", `/v1/tokens/serial:${serial}/objects`, { headers })).json,
+      );
+      const wrong = await http(server.target, "GET", `/v1/tokens/serial:${serial}/objects`, {
+        headers: { "x-pkcs11-pin": "9999" },
+      });
+      expect(wrong.status).toBe(401);
       const unknown = await http(server.target, "GET", "/v1/tokens/serial:00/objects", {
         headers,
       });
