@@ -29,6 +29,34 @@ export function overrideSignals(handler: SignalHandler | undefined): void {
   signalHandler = handler;
 }
 
+/** Critical sections in progress (a key pair being made): signals wait for them to end. */
+let deferring = 0;
+let deferred: NodeJS.Signals | undefined;
+
+/** A handler (serve's graceful stop) goes first; the default exit waits for critical sections. */
 export function signalHandled(signal: NodeJS.Signals): boolean {
-  return signalHandler?.(signal) ?? false;
+  if (signalHandler?.(signal)) return true;
+  if (deferring > 0) {
+    deferred = signal;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `fn` with SIGINT/SIGTERM held back: a signal that arrives meanwhile is delivered
+ * again once `fn` has finished (or undone) its work, so a signal never cuts it in half.
+ */
+export async function withSignalsDeferred<T>(fn: () => Promise<T>): Promise<T> {
+  deferring++;
+  try {
+    return await fn();
+  } finally {
+    deferring--;
+    const signal = deferring === 0 ? deferred : undefined;
+    if (signal) {
+      deferred = undefined;
+      process.kill(process.pid, signal);
+    }
+  }
 }

@@ -95,7 +95,7 @@ export function certCommand(): Command {
           made = await runCert(scope, selector, prepared, { warn });
           if (flags.import === true) {
             const { prepareObject, runWriteObject } = await import("../lazy.js");
-            runWriteObject(
+            await runWriteObject(
               scope,
               prepareObject("cert", made.der),
               { force: false, private: false },

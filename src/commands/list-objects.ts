@@ -18,12 +18,19 @@ interface ListObjectsFlags {
   header?: boolean;
 }
 
+/** Keys a killed keygen left (core/keygen.ts): said on stderr, whatever the output format. */
+function incompleteWarning(objects: ObjectJson[]): string {
+  const labels = [...new Set(objects.map((object) => `"${object.label}"`))].join(", ");
+  return `${objects.length} incomplete key(s) left by an interrupted keygen (label ${labels}, id ${objects[0]?.id ?? ""}); delete them with delete-object --id ${objects[0]?.id ?? ""}`;
+}
+
 /** Risky attributes in capitals as well as colour, so the warning survives NO_COLOR (p11ls). */
 function flagsOf(item: ObjectJson, output: Output): string {
   const flags: string[] = [];
   if (item.private) flags.push("private");
   if (item.sensitive === false) flags.push(output.color.red("NOT-SENSITIVE"));
   if (item.extractable === true) flags.push(output.color.red("EXTRACTABLE"));
+  if (item.incomplete) flags.push(output.color.red("INCOMPLETE"));
   return flags.join(",");
 }
 
@@ -54,6 +61,8 @@ export function listObjectsCommand(): Command {
           using scope = await ctx.openToken({ login: "if-pin", rw: false });
           objects = await runListObjects(scope.session, scope.token, filter);
         }
+        const incomplete = objects.filter((object) => object.incomplete);
+        if (incomplete.length > 0) ctx.output.warn(incompleteWarning(incomplete));
         if (ctx.output.json) {
           ctx.output.writeJson(objects);
           return;

@@ -44,7 +44,7 @@ export function writeObjectCommand(): Command {
         let result: WriteObjectResult;
         {
           using scope = await ctx.openToken({ login: "required", rw: true });
-          result = runWriteObject(
+          result = await runWriteObject(
             scope,
             prepared,
             {

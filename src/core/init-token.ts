@@ -77,6 +77,25 @@ function chooseSlot(module: Pkcs11Module, options: InitTokenOptions): SlotEntry 
   return first;
 }
 
+/**
+ * Token labels are unique within a module: a second token with a label makes every selection
+ * by that label ambiguous. The token being re-initialized (--force) may keep its own label.
+ */
+function refuseTakenLabel(module: Pkcs11Module, chosen: SlotEntry, label: string): void {
+  const other = listSlots(module, false).find(
+    (entry) =>
+      entry.id !== chosen.id &&
+      entry.token?.initialized === true &&
+      entry.token.label === label &&
+      entry.token.serial !== chosen.token?.serial,
+  );
+  if (!other?.token) return;
+  throw new TspError(
+    "conflict",
+    `init-token: token labels must be unique: the token in slot 0x${other.id.toString(16)} (serial ${other.token.serial}) is already labelled "${label}"`,
+  );
+}
+
 function setUserPin(module: Pkcs11Module, slot: SlotEntry, soPin: Pin, userPin: Pin): void {
   using session = TokenSession.open(module.lib, slot.handle, true, module.trace);
   session.login(soPin, "so", "log in as SO to set the user PIN");
@@ -90,6 +109,7 @@ function setUserPin(module: Pkcs11Module, slot: SlotEntry, soPin: Pin, userPin: 
 export function runInitToken(module: Pkcs11Module, options: InitTokenOptions): InitTokenResult {
   const label = padTokenLabel(options.label);
   const slot = chooseSlot(module, options);
+  refuseTakenLabel(module, slot, trimPadded(options.label));
   initToken(
     module,
     slot.handle,

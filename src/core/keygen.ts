@@ -3,10 +3,13 @@ import { findCurve } from "../asn1/curves.js";
 import { spkiToPem } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import type { KeySpec } from "../options.js";
+import { withSignalsDeferred } from "../cleanup.js";
 import { isCkr } from "../pkcs11/ckr.js";
 import type { KeyUsage, PairRequest } from "../pkcs11/keys.js";
 import {
   canonicalPairUsage,
+  INCOMPLETE_ID,
+  isIncompleteId,
   KEYGEN_MECHANISMS,
   pairTemplates,
   pairUsageOf,
@@ -18,6 +21,8 @@ import type { Attribute, Handle } from "../pkcs11/lib.js";
 import { CLASS_VALUES } from "../pkcs11/names.js";
 import type { MaybePromise } from "../pkcs11/session.js";
 import type { TokenScope } from "../pkcs11/token.js";
+import type { TokenLockKey } from "../pkcs11/token-lock.js";
+import { withTokenLock } from "../pkcs11/token-lock.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { PublicKeyMaterial } from "./public-key.js";
 import { describeMaterial, keyIdOf, readPublicMaterial, spkiOf } from "./public-key.js";
@@ -126,44 +131,139 @@ function warnUnrequested(usage: KeyUsage[], requested: KeyUsage[], hooks: Keygen
     hooks.warn(`the token gave the key usages that were not asked for: ${extra.join(", ")}`);
 }
 
+/**
+ * Checks and creates under the token's lock (another process cannot create the same label in
+ * between), and makes the key with signals held back: SIGINT/SIGTERM let it finish or undo.
+ */
 export async function runKeygen(
   scope: TokenScope,
   options: KeygenOptions,
   hooks: KeygenHooks,
 ): Promise<KeygenResult> {
   checkMechanism(scope, options.spec);
-  const replaced = existingKeys(scope, options);
-  if (replaced.length > 0 && !options.force) {
-    throw new TspError(
-      "conflict",
-      `keygen: a key with label "${options.label}"${options.id ? ` or id ${Buffer.from(options.id).toString("hex")}` : ""} already exists on token "${scope.token.label}" (use --force to replace it)`,
-    );
+  if (options.id && isIncompleteId(options.id)) {
+    throw new TspError("usage", "keygen: that id marks incomplete keys; choose another --id");
   }
-  const usage = options.usage ?? defaultUsage(options.spec);
-  const result =
-    options.spec.keyType === "aes"
-      ? await generateSecret(scope, options, usage, hooks)
-      : await generatePair(scope, options, usage, hooks);
-  // --force: the old keys go only once the new one exists.
+  return withTokenLock(lockKeyOf(scope), "keygen", async () => {
+    warnIncomplete(scope, hooks);
+    const replaced = existingKeys(scope, options);
+    if (replaced.length > 0 && !options.force) {
+      throw new TspError(
+        "conflict",
+        `keygen: a key with label "${options.label}"${options.id ? ` or id ${Buffer.from(options.id).toString("hex")}` : ""} already exists on token "${scope.token.label}" (use --force to replace it)`,
+      );
+    }
+    const usage = options.usage ?? defaultUsage(options.spec);
+    return withSignalsDeferred(() =>
+      options.spec.keyType === "aes"
+        ? generateSecret(scope, options, usage, replaced, hooks)
+        : generatePair(scope, options, usage, replaced, hooks),
+    );
+  });
+}
+
+export function lockKeyOf(scope: TokenScope): TokenLockKey {
+  return { modulePath: scope.module.path, serial: scope.token.serial, label: scope.token.label };
+}
+
+/** Keys a killed keygen left (INCOMPLETE_ID): named on stderr so they can be deleted. */
+function warnIncomplete(scope: TokenScope, hooks: KeygenHooks): void {
+  const found = scope.session.findObjects({ id: INCOMPLETE_ID });
+  if (found.length === 0) return;
+  const labels = new Set(found.map((handle) => scope.session.read(handle, ["label"]).label ?? ""));
+  hooks.warn(
+    `token "${scope.token.label}" has ${found.length} incomplete key(s) left by an interrupted keygen (label ${[...labels].map((l) => `"${l}"`).join(", ")}, id ${INCOMPLETE_ID.toString("hex")}); delete them with delete-object --id ${INCOMPLETE_ID.toString("hex")}`,
+  );
+}
+
+/**
+ * After generation: the old keys (--force) are marked incomplete and the new ones get their
+ * final id; then destroyReplaced removes the old ones. A kill -9 at any point leaves every
+ * half-made or half-gone key carrying INCOMPLETE_ID. On failure before the new keys are final,
+ * the old ids are put back and the caller destroys the new keys.
+ */
+function settle(
+  scope: TokenScope,
+  fresh: Handle[],
+  finalId: Uint8Array | undefined,
+  replaced: Handle[],
+): void {
+  const { session } = scope;
+  const marked: { handle: Handle; id: Buffer | undefined }[] = [];
+  try {
+    for (const handle of replaced) {
+      const { id } = session.read(handle, ["id"]);
+      try {
+        session.setAttributes(handle, { id: INCOMPLETE_ID }, "keygen: mark the replaced key");
+        marked.push({ handle, id });
+      } catch {
+        // A key that cannot be changed (CKA_MODIFIABLE false) is destroyed unmarked.
+      }
+    }
+    if (finalId) {
+      for (const handle of fresh)
+        session.setAttributes(handle, { id: finalId }, "keygen: set the key id");
+    }
+  } catch (error) {
+    for (const { handle, id } of marked) {
+      safelyDo(() => {
+        session.setAttributes(handle, { id: id ?? Buffer.alloc(0) }, "keygen: restore the key id");
+      });
+    }
+    throw error;
+  }
+}
+
+/** --force: the old keys go only once the new one is final. */
+function destroyReplaced(scope: TokenScope, replaced: Handle[]): void {
   for (const handle of replaced)
     scope.session.destroyObject(handle, "keygen: destroy the replaced key");
-  return result;
+}
+
+function safelyDo(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // Undoing after a failure: the first error is the one reported.
+  }
+}
+
+/** The new keys are destroyed when anything fails before they are final (signals wait). */
+async function undoOnFailure<T>(
+  scope: TokenScope,
+  fresh: Handle[],
+  fn: () => MaybePromise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    for (const handle of fresh) {
+      safelyDo(() => {
+        scope.session.destroyObject(handle, "keygen: destroy the unfinished key");
+      });
+    }
+    throw error;
+  }
 }
 
 async function generatePair(
   scope: TokenScope,
   options: KeygenOptions,
   usage: KeyUsage[],
+  replaced: Handle[],
   hooks: KeygenHooks,
 ): Promise<KeygenResult> {
   const spec = options.spec;
   if (spec.keyType === "aes")
     throw new TspError("usage", "keygen: aes is a secret key, not a pair");
+  // The final id goes into the template when it is known and nothing is being replaced;
+  // otherwise the pair is made with the provisional INCOMPLETE_ID and settled afterwards.
+  const provisional = options.id === undefined || replaced.length > 0;
   const request: PairRequest = {
     mechanism: { mechanism: KEYGEN_MECHANISMS[spec.keyType] },
     publicParams: publicParams(spec),
     label: options.label,
-    id: options.id,
+    id: provisional ? INCOMPLETE_ID : options.id,
     usage,
     extractable: options.extractable,
   };
@@ -185,12 +285,15 @@ async function generatePair(
   } finally {
     done?.();
   }
-  const material = readNewPublicKey(scope, keys.publicKey);
-  const id = options.id ?? keyIdOf(material);
-  if (!options.id) {
-    scope.session.setAttributes(keys.publicKey, { id }, "keygen: set the key id");
-    scope.session.setAttributes(keys.privateKey, { id }, "keygen: set the key id");
-  }
+  // The private half first: of a pair interrupted between the two, the public one is flagged.
+  const fresh = [keys.privateKey, keys.publicKey];
+  const { material, id } = await undoOnFailure(scope, fresh, () => {
+    const material = readNewPublicKey(scope, keys.publicKey);
+    const id = options.id ?? keyIdOf(material);
+    settle(scope, fresh, provisional ? id : undefined, replaced);
+    return { material, id };
+  });
+  destroyReplaced(scope, replaced);
   const actual = pairUsageOf(
     scope.session.read(keys.privateKey, ["sign", "decrypt", "derive", "unwrap"]),
     scope.session.read(keys.publicKey, ["verify", "encrypt", "wrap", "derive"]),
@@ -221,15 +324,24 @@ async function generateSecret(
   scope: TokenScope,
   options: KeygenOptions,
   usage: KeyUsage[],
+  replaced: Handle[],
   hooks: KeygenHooks,
 ): Promise<KeygenResult> {
   if (options.spec.keyType !== "aes") throw new TspError("usage", "keygen: not a secret key type");
   const bits = options.spec.bits;
   // A secret key has no public value to hash: its id is random unless given.
   const id = options.id ?? createHash("sha1").update(randomBytes(32)).digest();
+  // Replacing: made with the provisional id until the old keys are marked (as for pairs).
+  const provisional = replaced.length > 0;
   const handle = await generate((onlyRequested) => {
     const template: Attribute[] = secretTemplate(
-      { label: options.label, id, usage, extractable: options.extractable, valueLen: bits / 8 },
+      {
+        label: options.label,
+        id: provisional ? INCOMPLETE_ID : id,
+        usage,
+        extractable: options.extractable,
+        valueLen: bits / 8,
+      },
       onlyRequested,
     );
     return scope.session.generateKey(
@@ -238,6 +350,10 @@ async function generateSecret(
       "keygen: generate the key",
     );
   }, hooks);
+  await undoOnFailure(scope, [handle], () => {
+    settle(scope, [handle], provisional ? id : undefined, replaced);
+  });
+  destroyReplaced(scope, replaced);
   const actual = usageOf(scope.session.read(handle, SECRET_USAGE));
   warnUnrequested(actual, usage, hooks);
   return {

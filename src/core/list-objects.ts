@@ -6,6 +6,7 @@
 import { curveFromEcParams } from "../asn1/curves.js";
 import type { AttributeValues } from "../pkcs11/attributes.js";
 import { isCkr } from "../pkcs11/ckr.js";
+import { isIncompleteId } from "../pkcs11/keys.js";
 import type { Handle } from "../pkcs11/lib.js";
 import type { ObjectClass } from "../pkcs11/names.js";
 import { CLASS_VALUES, keyTypeName, URI_TYPES } from "../pkcs11/names.js";
@@ -50,6 +51,8 @@ export interface ObjectJson {
   notBefore?: string;
   notAfter?: string;
   uri: string;
+  /** Only when true: a key a killed keygen left with the provisional id (INCOMPLETE_ID). */
+  incomplete?: true;
 }
 
 /** One search: for every object, or for one class with --type. */
@@ -209,6 +212,7 @@ function describe(
     Object.assign(object, readCertificate(values.value));
   }
   object.uri = formatPkcs11Uri(token, { label, id, type: URI_TYPES[cls] });
+  if (isKey && isIncompleteId(id)) object.incomplete = true;
   return object as ObjectJson;
 }
 

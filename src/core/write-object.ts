@@ -17,6 +17,7 @@ import type { ObjectClass } from "../pkcs11/names.js";
 import { CLASS_VALUES, keyTypeValue, URI_TYPES } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenScope } from "../pkcs11/token.js";
+import { withTokenLock } from "../pkcs11/token-lock.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { PublicKeyMaterial } from "./public-key.js";
 import { keyIdOf, readPublicMaterial, spkiOf } from "./public-key.js";
@@ -269,7 +270,27 @@ function refuseConflicts(existing: Handle[], what: string, options: WriteObjectO
   }
 }
 
+/**
+ * Check and create under the token's lock: of several processes (or serve requests) storing
+ * the same object at once, one creates it and the others meet the conflict.
+ */
 export function runWriteObject(
+  scope: TokenScope,
+  prepared: PreparedObject,
+  options: WriteObjectOptions,
+  hooks: WriteObjectHooks,
+): Promise<WriteObjectResult> {
+  const key = {
+    modulePath: scope.module.path,
+    serial: scope.token.serial,
+    label: scope.token.label,
+  };
+  return withTokenLock(key, "write-object", () =>
+    Promise.resolve(writeUnlocked(scope, prepared, options, hooks)),
+  );
+}
+
+function writeUnlocked(
   scope: TokenScope,
   prepared: PreparedObject,
   options: WriteObjectOptions,

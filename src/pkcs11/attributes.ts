@@ -27,6 +27,8 @@ const SPEC = {
   wrap: [ck.CKA_WRAP, "bool"],
   unwrap: [ck.CKA_UNWRAP, "bool"],
   derive: [ck.CKA_DERIVE, "bool"],
+  signRecover: [ck.CKA_SIGN_RECOVER, "bool"],
+  verifyRecover: [ck.CKA_VERIFY_RECOVER, "bool"],
   modulus: [ck.CKA_MODULUS, "bytes"],
   modulusBits: [ck.CKA_MODULUS_BITS, "ulong"],
   publicExponent: [ck.CKA_PUBLIC_EXPONENT, "bytes"],

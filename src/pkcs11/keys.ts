@@ -10,6 +10,20 @@ import { toTemplate } from "./attributes.js";
 
 export type KeyUsage = "sign" | "verify" | "encrypt" | "decrypt" | "derive" | "wrap" | "unwrap";
 
+/**
+ * The CKA_ID a key carries while keygen makes it (id not known before generation: the SHA-1
+ * of the public key) or while it is being replaced (--force). keygen sets the final id or
+ * destroys the key before it ends, also on SIGINT/SIGTERM; a key that still has this id was
+ * left by a keygen killed outright (kill -9, power loss): list-objects flags it
+ * `"incomplete": true` and keygen warns about it. One fixed value, so one search finds them.
+ * Hex 74737031312d696e636f6d706c657465 ("tsp11-incomplete").
+ */
+export const INCOMPLETE_ID: Buffer = Buffer.from("tsp11-incomplete", "ascii");
+
+export function isIncompleteId(id: Uint8Array | undefined): boolean {
+  return id !== undefined && Buffer.from(id).equals(INCOMPLETE_ID);
+}
+
 /** Usage words → the attribute each half of a pair carries. */
 const PRIVATE_USAGE: Readonly<Record<string, AttributeName>> = {
   sign: "sign",
@@ -86,6 +100,8 @@ export function pairTemplates(
       private: false,
       ...request.publicParams,
       ...usageFlags(PUBLIC_USAGE, wanted, onlyRequested),
+      // Not a --usage word yet: always off (SoftHSM turns it on when the template is silent).
+      ...(onlyRequested ? {} : { verifyRecover: false }),
     }),
     privateTemplate: toTemplate({
       ...common,
@@ -94,6 +110,7 @@ export function pairTemplates(
       sensitive: true,
       extractable: request.extractable,
       ...usageFlags(PRIVATE_USAGE, wanted, onlyRequested),
+      ...(onlyRequested ? {} : { signRecover: false }),
     }),
   };
 }

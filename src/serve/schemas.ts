@@ -48,7 +48,13 @@ export const LABEL_PARAMS: Schema = {
   type: "object",
   required: ["label"],
   additionalProperties: false,
-  properties: { label: tokenLabel },
+  // serial:<serial> (at most 16 characters) fits the same bound.
+  properties: {
+    label: str("token label, or serial:<serial> for the token with that serial", {
+      minLength: 1,
+      maxLength: 32,
+    }),
+  },
 };
 
 /** X-PKCS11-PIN: the user PIN, never logged. Other headers are not constrained. */
@@ -187,6 +193,7 @@ export const OBJECTS_RESPONSE: Schema = {
       notBefore: { type: "string" },
       notAfter: { type: "string" },
       uri: { type: "string" },
+      incomplete: { type: "boolean", description: "a key left by an interrupted keygen" },
     },
   },
 };

@@ -14,7 +14,7 @@
  *
  * init-token takes the module alone (a writer lock): C_InitToken refuses a token with open
  * sessions, and afterwards the module is re-initialized (SoftHSM renumbers slots), which
- * closes every session; every token is then looked up by label anew.
+ * closes every session; every token is then looked up by label (or serial) anew.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -24,7 +24,7 @@ import type { Pin } from "../pin.js";
 import { ckrOf } from "../pkcs11/ckr.js";
 import type { ModuleOptions } from "../pkcs11/module.js";
 import { Pkcs11Module, safely } from "../pkcs11/module.js";
-import type { SlotEntry } from "../pkcs11/select.js";
+import type { SlotEntry, TokenSelector } from "../pkcs11/select.js";
 import { selectToken } from "../pkcs11/select.js";
 import { TokenSession } from "../pkcs11/session.js";
 import { TokenScope } from "../pkcs11/token.js";
@@ -75,6 +75,15 @@ function pinDigest(pin: Pin): Buffer {
 
 function ckrOfError(error: unknown): string | undefined {
   return error instanceof TspError ? error.ckr : ckrOf(error);
+}
+
+/**
+ * A token in a path: `serial:<serial>` names it by serial (so a token is reachable even when
+ * another one has its label), anything else is a label.
+ */
+export function tokenSelectorOf(segment: string): TokenSelector {
+  const serial = /^serial:(.+)$/.exec(segment)?.[1];
+  return serial !== undefined ? { serial } : { label: segment };
 }
 
 /** One token: its slot as found by label, a pool of sessions, the login in force. */
@@ -204,7 +213,10 @@ class TokenState {
 export class TokenManager {
   readonly module: Pkcs11Module;
   readonly #lock = new RwLock();
+  /** By serial: a token named by label and by serial:<serial> has one state (one login). */
   readonly #states = new Map<string, TokenState>();
+  /** Path segment (label or serial:<serial>) → the serial it resolved to. */
+  readonly #aliases = new Map<string, string>();
   readonly #generations: Semaphore;
   readonly #sessionsPerToken: number;
   #closed = false;
@@ -247,7 +259,7 @@ export class TokenManager {
   }
 
   /**
-   * Runs `fn` on the token with this label, with a session of its own and, when a PIN comes,
+   * Runs `fn` on the token with this label (or `serial:<serial>`), with a session of its own and, when a PIN comes,
    * logged in with it (or refused). `generate`: a key generation, run a few at a time;
    * `writes`: the work creates or destroys objects (the token's known keys are forgotten).
    */
@@ -284,7 +296,7 @@ export class TokenManager {
           const scope = new TokenScope(this.module, state.slot, session);
           return await fn({ scope, authenticated: pin !== undefined, keys: state.keys });
         } catch (error) {
-          broken = this.#afterFailure(label, state, error);
+          broken = this.#afterFailure(state, error);
           throw error;
         } finally {
           if (options.writes) state.keys.clear();
@@ -311,23 +323,33 @@ export class TokenManager {
     if (this.#closed) throw new TspError("failure", "the server is shutting down");
   }
 
-  /** The token's state, found by label (slot ids are never trusted across re-initialization). */
-  #state(label: string): TokenState {
-    const known = this.#states.get(label);
+  /**
+   * The token's state, found by label or `serial:<serial>` (slot ids are never trusted across
+   * re-initialization). Both names of a token share its state: two states would each think
+   * they own the one login the module keeps per token.
+   */
+  #state(segment: string): TokenState {
+    const serial = this.#aliases.get(segment);
+    const known = serial === undefined ? undefined : this.#states.get(serial);
     if (known && !known.retired) return known;
-    const slot = selectToken(this.module, { label });
-    const state = new TokenState(this.module, slot, this.#sessionsPerToken);
-    this.#states.set(label, state);
+    const slot = selectToken(this.module, tokenSelectorOf(segment));
+    const key = slot.token?.serial ?? segment;
+    let state = this.#states.get(key);
+    if (!state || state.retired) {
+      state = new TokenState(this.module, slot, this.#sessionsPerToken);
+      this.#states.set(key, state);
+    }
+    this.#aliases.set(segment, key);
     return state;
   }
 
   /** Decides what a failure means for the session and the token; true: close the session. */
-  #afterFailure(label: string, state: TokenState, error: unknown): boolean {
+  #afterFailure(state: TokenState, error: unknown): boolean {
     const ckr = ckrOfError(error);
     if (ckr === undefined) return false;
     if (ckr === "CKR_USER_NOT_LOGGED_IN") state.forgetLogin();
     if (GONE.has(ckr)) {
-      if (this.#states.get(label) === state) this.#states.delete(label);
+      for (const [key, known] of this.#states) if (known === state) this.#states.delete(key);
       state.retire();
     }
     // After any PKCS#11 failure the session may hold an unfinished operation: a fresh one is cheap.
@@ -337,5 +359,6 @@ export class TokenManager {
   #retireAll(): void {
     for (const state of this.#states.values()) state.retire();
     this.#states.clear();
+    this.#aliases.clear();
   }
 }
