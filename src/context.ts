@@ -132,7 +132,7 @@ export class CommandContext {
    * Asked once per run: a command that needs it twice does not prompt twice.
    */
   async userPin(prompt: boolean): Promise<Pin | undefined> {
-    this.#userPin ??= givenPin({ value: this.globals.pin, file: this.globals.pinFile });
+    this.#userPin ??= await givenPin({ value: this.globals.pin, file: this.globals.pinFile });
     if (!this.#userPin && this.uri?.pinValue !== undefined)
       this.#userPin = new Pin(this.uri.pinValue);
     if (!this.#userPin && prompt) this.#userPin = await promptPin("User PIN");
@@ -140,7 +140,7 @@ export class CommandContext {
   }
 
   async soPin(prompt: boolean): Promise<Pin | undefined> {
-    this.#soPin ??= givenPin({ value: this.globals.soPin });
+    this.#soPin ??= await givenPin({ value: this.globals.soPin });
     if (!this.#soPin && prompt) this.#soPin = await promptPin("SO PIN");
     return this.#soPin;
   }

@@ -2,7 +2,7 @@
  * What `sign` and `verify` share: the key and mechanism options, the signature encodings,
  * and reading inputs in chunks with one reused buffer (memory stays flat for any size).
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, readSync, statSync } from "node:fs";
 import { setImmediate } from "node:timers/promises";
 import { isatty } from "node:tty";
 import type { Command } from "commander";
@@ -16,7 +16,7 @@ import {
   SIGN_MECHANISM_NAMES,
 } from "../core/sign-mechanisms.js";
 import { TspError, usageError } from "../errors.js";
-import { errnoWhy } from "../files.js";
+import { errnoWhy, eventStream, openNonBlocking } from "../files.js";
 import { parseHexId } from "../options.js";
 
 /**
@@ -102,9 +102,10 @@ export function checkInputFile(path: string, what = "input"): void {
   if (!isFile) throw new TspError("usage", `read ${what} ${path}: is a directory`);
 }
 
+/** Opens an input without waiting: a FIFO with no writer yet is waited for in the event loop. */
 export function openInput(path: string, what = "input"): number {
   try {
-    return openSync(path, "r");
+    return openNonBlocking(path);
   } catch (error) {
     throw new TspError("usage", `read ${what} ${path}: ${errnoWhy(error)}`, { cause: error });
   }
@@ -181,7 +182,22 @@ export async function* stdinChunks(buffer: Buffer): AsyncGenerator<Buffer> {
 
 export type FileInput =
   | { whole: Buffer; chunks?: undefined; close: () => void }
-  | { whole?: undefined; chunks: Generator<Buffer>; close: () => void };
+  | { whole?: undefined; chunks: Generator<Buffer> | AsyncIterable<Buffer>; close: () => void };
+
+/** A FIFO's or a terminal's chunks as the event loop delivers them (Ctrl-C works meanwhile). */
+async function* streamChunks(
+  stream: AsyncIterable<unknown>,
+  path: string,
+  what: string,
+): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) {
+      yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    }
+  } catch (error) {
+    throw new TspError("usage", `read ${what} ${path}: ${errnoWhy(error)}`, { cause: error });
+  }
+}
 
 /**
  * A regular file that fits `buffer` read whole (a view of the buffer), else its chunks
@@ -198,6 +214,15 @@ export function readFileOrChunks(path: string, buffer: Buffer, what = "input"): 
   };
   try {
     const stats = fstatSync(fd);
+    const stream = eventStream(fd, stats);
+    if (stream) {
+      return {
+        chunks: streamChunks(stream, path, what),
+        close: () => {
+          stream.destroy();
+        },
+      };
+    }
     if (!stats.isFile() || stats.size >= buffer.length) {
       return { chunks: fdChunks(fd, buffer, path, what), close };
     }
