@@ -29,11 +29,9 @@ import {
   write,
   writeFileSync,
 } from "node:fs";
-import { Socket } from "node:net";
+import type { Socket } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
-import { finished } from "node:stream/promises";
-import { setTimeout as delay } from "node:timers/promises";
-import { isatty, ReadStream } from "node:tty";
+import type { ReadStream } from "node:tty";
 import { promisify } from "node:util";
 import { onInterrupt } from "./cleanup.js";
 import { TspError } from "./errors.js";
@@ -47,6 +45,10 @@ const READ_CHUNK = 1024 * 1024;
 /** How long to wait before asking a non-blocking device again (EAGAIN, a FIFO's reader). */
 const RETRY_MS = 20;
 
+const delay = (ms: number): Promise<void> =>
+  new Promise((done) => {
+    setTimeout(done, ms);
+  });
 const readAsync = promisify(read);
 const writeAsync = promisify(write);
 
@@ -128,7 +130,7 @@ async function readPath(path: string, limit: number): Promise<Buffer> {
     const stats = fstatSync(fd);
     if (stats.isDirectory()) throw errnoError("EISDIR", "is a directory");
     if (stats.isFile() && stats.size > limit) throw new InputTooLarge();
-    stream = eventStream(fd, stats);
+    stream = await eventStream(fd, stats);
     return await (stream ? collect(stream, limit) : readFd(fd, stats, limit));
   } finally {
     if (stream) stream.destroy();
@@ -144,12 +146,20 @@ export function openNonBlocking(path: string): number {
 /**
  * A FIFO or a terminal as a stream driven by the event loop (epoll): it waits for a writer or
  * a line without a thread blocked in read(). Undefined for files and other devices. The
- * stream owns `fd` (destroying it closes it).
+ * stream owns `fd` (destroying it closes it). node:net and node:tty load only then: they
+ * cost start-up time every run would pay.
  */
-export function eventStream(fd: number, stats: Stats): Socket | ReadStream | undefined {
-  if (stats.isFIFO()) return new Socket({ fd, readable: true, writable: false });
-  if (isatty(fd)) return new ReadStream(fd);
-  return undefined;
+export async function eventStream(
+  fd: number,
+  stats: Stats,
+): Promise<Socket | ReadStream | undefined> {
+  if (stats.isFIFO()) {
+    const { Socket } = await import("node:net");
+    return new Socket({ fd, readable: true, writable: false });
+  }
+  if (!stats.isCharacterDevice()) return undefined;
+  const tty = await import("node:tty");
+  return tty.isatty(fd) ? new tty.ReadStream(fd) : undefined;
 }
 
 /** A stream's bytes up to `limit`; leaving the loop early destroys the stream. */
@@ -348,6 +358,10 @@ async function writeFifo(path: string, bytes: Uint8Array): Promise<void> {
       await delay(RETRY_MS);
     }
   }
+  const [{ Socket }, { finished }] = await Promise.all([
+    import("node:net"),
+    import("node:stream/promises"),
+  ]);
   const socket = new Socket({ fd, readable: false, writable: true });
   try {
     socket.end(bytes);

@@ -2,6 +2,7 @@
  * What `sign` and `verify` share: the key and mechanism options, the signature encodings,
  * and reading inputs in chunks with one reused buffer (memory stays flat for any size).
  */
+import type { Stats } from "node:fs";
 import { closeSync, fstatSync, readSync, statSync } from "node:fs";
 import { setImmediate } from "node:timers/promises";
 import { isatty } from "node:tty";
@@ -184,18 +185,36 @@ export type FileInput =
   | { whole: Buffer; chunks?: undefined; close: () => void }
   | { whole?: undefined; chunks: Generator<Buffer> | AsyncIterable<Buffer>; close: () => void };
 
-/** A FIFO's or a terminal's chunks as the event loop delivers them (Ctrl-C works meanwhile). */
-async function* streamChunks(
-  stream: AsyncIterable<unknown>,
-  path: string,
-  what: string,
-): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of stream) {
-      yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+/**
+ * A FIFO or a terminal read as the event loop delivers it (Ctrl-C works while it waits for
+ * a writer). `close` ends the stream, or the descriptor when reading never started.
+ */
+function eventChunks(fd: number, stats: Stats, path: string, what: string): FileInput {
+  let stream: { destroy: () => void } | undefined;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      const events = await eventStream(fd, stats);
+      if (!events) throw new Error("not a FIFO or terminal");
+      stream = events;
+      for await (const chunk of events) {
+        yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      }
+    } catch (error) {
+      throw new TspError("usage", `read ${what} ${path}: ${errnoWhy(error)}`, { cause: error });
     }
-  } catch (error) {
-    throw new TspError("usage", `read ${what} ${path}: ${errnoWhy(error)}`, { cause: error });
+  }
+  const close = (): void => {
+    if (stream) stream.destroy();
+    else closeQuietly(fd);
+  };
+  return { chunks: chunks(), close };
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // A read-only descriptor: nothing to lose.
   }
 }
 
@@ -206,23 +225,11 @@ async function* streamChunks(
 export function readFileOrChunks(path: string, buffer: Buffer, what = "input"): FileInput {
   const fd = openInput(path, what);
   const close = (): void => {
-    try {
-      closeSync(fd);
-    } catch {
-      // A read-only descriptor: nothing to lose.
-    }
+    closeQuietly(fd);
   };
   try {
     const stats = fstatSync(fd);
-    const stream = eventStream(fd, stats);
-    if (stream) {
-      return {
-        chunks: streamChunks(stream, path, what),
-        close: () => {
-          stream.destroy();
-        },
-      };
-    }
+    if (stats.isFIFO() || isatty(fd)) return eventChunks(fd, stats, path, what);
     if (!stats.isFile() || stats.size >= buffer.length) {
       return { chunks: fdChunks(fd, buffer, path, what), close };
     }
