@@ -33,7 +33,6 @@ import type { Socket } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import type { ReadStream } from "node:tty";
 import { promisify } from "node:util";
-import { onInterrupt } from "./cleanup.js";
 import { TspError } from "./errors.js";
 
 /** Upper bound for inputs read whole (certificates, keys, data objects, signatures). */
@@ -286,14 +285,11 @@ function linkTarget(path: string): string {
 /**
  * All or nothing: the bytes go to a temporary file beside `path`, which is renamed over it.
  * Replacing keeps the old file's owner (where allowed) and mode; the temporary file is 0600
- * until then. A new file gets `mode` less the umask.
+ * until then. A new file gets `mode` less the umask. Synchronous from creation to rename: no
+ * signal handler runs in between, so Ctrl-C never leaves the temporary file behind.
  */
 function replaceFile(path: string, bytes: Uint8Array, mode: number, old?: Stats): void {
   const { fd, temporary } = createBeside(path, mode);
-  // Ctrl-C while writing: the temporary file goes too.
-  const forget = onInterrupt(() => {
-    rmSync(temporary, { force: true });
-  });
   try {
     try {
       writeFileSync(fd, bytes);
@@ -305,8 +301,6 @@ function replaceFile(path: string, bytes: Uint8Array, mode: number, old?: Stats)
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;
-  } finally {
-    forget();
   }
 }
 
