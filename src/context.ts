@@ -162,7 +162,7 @@ export class CommandContext {
    * prompt. Asked once per run: a command that needs it twice does not prompt twice.
    */
   async userPin(prompt: boolean): Promise<Pin | undefined> {
-    this.#userPin ??= this.#givenUserPin();
+    this.#userPin ??= await this.#givenUserPin();
     if (!this.#userPin && prompt) this.#userPin = await promptPin("User PIN");
     return this.#userPin;
   }
@@ -171,11 +171,14 @@ export class CommandContext {
    * The URI's PIN overrides TSP11_PIN; given on the command line too, it must be the same PIN
    * (exit 2 otherwise, without saying either).
    */
-  #givenUserPin(): Pin | undefined {
-    const fromUri = uriPin(this.uri);
+  async #givenUserPin(): Promise<Pin | undefined> {
+    const fromUri = await uriPin(this.uri);
     if (fromUri === undefined)
       return givenPin({ value: this.globals.pin, file: this.globals.pinFile });
-    const given = givenPin({ value: this.#fromCommandLine("pin"), file: this.globals.pinFile });
+    const given = await givenPin({
+      value: this.#fromCommandLine("pin"),
+      file: this.globals.pinFile,
+    });
     if (given !== undefined && given.reveal() !== fromUri.reveal()) {
       throw new TspError(
         "usage",
@@ -186,7 +189,7 @@ export class CommandContext {
   }
 
   async soPin(prompt: boolean): Promise<Pin | undefined> {
-    this.#soPin ??= givenPin({ value: this.globals.soPin });
+    this.#soPin ??= await givenPin({ value: this.globals.soPin });
     if (!this.#soPin && prompt) this.#soPin = await promptPin("SO PIN");
     return this.#soPin;
   }
@@ -202,7 +205,7 @@ export class CommandContext {
  * The URI's pin-value, or its pin-source read as --pin-file reads a file (a path or a
  * `file:` URI; RFC 7512 allows other sources, which tsp11 does not run).
  */
-function uriPin(uri: Pkcs11Uri | undefined): Pin | undefined {
+async function uriPin(uri: Pkcs11Uri | undefined): Promise<Pin | undefined> {
   if (uri?.pinValue !== undefined) return new Pin(uri.pinValue);
   if (uri?.pinSource === undefined) return undefined;
   return givenPin({ file: pinSourcePath(uri.pinSource) });

@@ -1,14 +1,55 @@
 /**
- * Input files and output files of commands. A missing or unreadable input is a usage error
- * (exit 2, the contract's rule); an output file is written aside and renamed into place, so
- * a failed run leaves nothing behind and a reader never sees half a file.
+ * Input files and output files of commands (the contract's "Files").
+ *
+ * Inputs are read whole up to a bound, incrementally, and refused (exit 2) as soon as they
+ * pass it, so /dev/zero costs a moment and no memory. Nothing here waits in a blocking
+ * system call: a FIFO with no writer or a terminal is read through the event loop, so
+ * Ctrl-C and SIGTERM are handled while tsp11 waits (a thread blocked in open() or read()
+ * would also hold process.exit, which joins the I/O threads).
+ *
+ * Outputs: a regular file is replaced atomically (written aside, renamed into place) with
+ * its old mode; a new one is created 0600 when it holds a secret. Anything else (a device,
+ * a FIFO, /dev/stdout) is written through, never replaced. A symlink is followed.
  */
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import type { Stats } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  read,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  write,
+  writeFileSync,
+} from "node:fs";
+import type { Socket } from "node:net";
+import { basename, dirname, join, resolve } from "node:path";
+import type { ReadStream } from "node:tty";
+import { promisify } from "node:util";
 import { TspError } from "./errors.js";
 
-/** Upper bound for inputs read whole (certificates, keys, data objects). */
-const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+/** Upper bound for inputs read whole (certificates, keys, data objects, signatures). */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+/** Upper bound for a PIN file. */
+export const MAX_PIN_BYTES = 1024 * 1024;
+
+const READ_CHUNK = 1024 * 1024;
+/** How long to wait before asking a non-blocking device again (EAGAIN, a FIFO's reader). */
+const RETRY_MS = 20;
+
+const delay = (ms: number): Promise<void> =>
+  new Promise((done) => {
+    setTimeout(done, ms);
+  });
+const readAsync = promisify(read);
+const writeAsync = promisify(write);
 
 /** The words for a failed file operation: "no such file", "permission denied", ... */
 export function errnoWhy(error: unknown): string {
@@ -20,78 +61,259 @@ export function errnoWhy(error: unknown): string {
       return "permission denied";
     case "EISDIR":
       return "is a directory";
+    case "ENOSPC":
+      return "no space left on device";
+    case "EDQUOT":
+      return "disk quota exceeded";
+    case "EFBIG":
+      return "file too large";
+    case "EPIPE":
+      return "broken pipe (the reader closed it)";
+    case "EIO":
+      return "input/output error";
+    case "EROFS":
+      return "read-only file system";
+    case "ENXIO":
+      return "no such device";
     default:
       return error instanceof Error ? error.message : String(error);
   }
 }
 
-/** The whole of `path`, or of stdin for `-`. */
-export async function readInput(path: string, what = "input"): Promise<Uint8Array> {
-  if (path === "-") return readStdin(what);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new TspError("usage", `read ${what} ${path}: ${errnoWhy(error)}`, { cause: error });
-  }
-  if (bytes.length > MAX_INPUT_BYTES) {
-    throw new TspError("usage", `read ${what} ${path}: larger than ${MAX_INPUT_BYTES} bytes`);
-  }
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** `write <what>: <why>`, exit 1: how every failed output (stdout or a file) reads. */
+export function writeError(what: string, error: unknown): TspError {
+  if (error instanceof TspError) return error;
+  return new TspError("failure", `write ${what}: ${errnoWhy(error)}`, { cause: error });
 }
 
-async function readStdin(what: string): Promise<Uint8Array> {
+function errnoError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+// ---------------------------------------------------------------------------------------
+// Inputs
+
+/** An input passed its bound; readInput names the bound in the message. */
+class InputTooLarge extends Error {}
+
+function sizeWords(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+
+/**
+ * The whole of `path` (stdin for `-`): at most `limit` bytes, else exit 2. Regular files,
+ * devices, FIFOs and terminals alike; a missing or unreadable input is exit 2 too.
+ */
+export async function readInput(
+  path: string,
+  what = "input",
+  limit = MAX_INPUT_BYTES,
+): Promise<Uint8Array> {
+  const where = path === "-" ? "from stdin" : path;
+  try {
+    const bytes = path === "-" ? await collect(process.stdin, limit) : await readPath(path, limit);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  } catch (error) {
+    const why =
+      error instanceof InputTooLarge ? `larger than ${sizeWords(limit)}` : errnoWhy(error);
+    throw new TspError("usage", `read ${what} ${where}: ${why}`, { cause: error });
+  }
+}
+
+async function readPath(path: string, limit: number): Promise<Buffer> {
+  // O_NONBLOCK: opening a FIFO that has no writer yet returns at once (the wait moves to the
+  // event loop); it changes nothing for regular files.
+  const fd = openNonBlocking(path);
+  let stream: Socket | ReadStream | undefined;
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isDirectory()) throw errnoError("EISDIR", "is a directory");
+    if (stats.isFile() && stats.size > limit) throw new InputTooLarge();
+    stream = await eventStream(fd, stats);
+    return await (stream ? collect(stream, limit) : readFd(fd, stats, limit));
+  } finally {
+    if (stream) stream.destroy();
+    else closeSync(fd);
+  }
+}
+
+/** Opens `path` for reading without waiting (a FIFO without a writer opens at once). */
+export function openNonBlocking(path: string): number {
+  return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+}
+
+/**
+ * A FIFO or a terminal as a stream driven by the event loop (epoll): it waits for a writer or
+ * a line without a thread blocked in read(). Undefined for files and other devices. The
+ * stream owns `fd` (destroying it closes it). node:net and node:tty load only then: they
+ * cost start-up time every run would pay.
+ */
+export async function eventStream(
+  fd: number,
+  stats: Stats,
+): Promise<Socket | ReadStream | undefined> {
+  if (stats.isFIFO()) {
+    const { Socket } = await import("node:net");
+    return new Socket({ fd, readable: true, writable: false });
+  }
+  if (!stats.isCharacterDevice()) return undefined;
+  const tty = await import("node:tty");
+  return tty.isatty(fd) ? new tty.ReadStream(fd) : undefined;
+}
+
+/** A stream's bytes up to `limit`; leaving the loop early destroys the stream. */
+async function collect(stream: AsyncIterable<unknown>, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  try {
-    for await (const chunk of process.stdin) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-      size += buffer.length;
-      if (size > MAX_INPUT_BYTES) {
-        throw new TspError(
-          "usage",
-          `read ${what} from stdin: larger than ${MAX_INPUT_BYTES} bytes`,
-        );
-      }
-      chunks.push(buffer);
-    }
-  } catch (error) {
-    if (error instanceof TspError) throw error;
-    throw new TspError("usage", `read ${what} from stdin: ${errnoWhy(error)}`, { cause: error });
+  for await (const chunk of stream) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += bytes.length;
+    if (size > limit) throw new InputTooLarge();
+    chunks.push(bytes);
   }
-  const all = Buffer.concat(chunks);
-  return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
+  return Buffer.concat(chunks, size);
 }
+
+/** A regular file or a device, read on the I/O threads, one byte past the bound at most. */
+async function readFd(fd: number, stats: Stats, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const want = stats.isFile() && size === 0 && stats.size > 0 ? stats.size + 1 : READ_CHUNK;
+    const length = Math.min(want, limit + 1 - size);
+    const buffer = Buffer.allocUnsafe(length);
+    let got: number;
+    try {
+      ({ bytesRead: got } = await readAsync(fd, buffer, 0, length, null));
+    } catch (error) {
+      // A device opened non-blocking that has nothing yet.
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+      await delay(RETRY_MS);
+      continue;
+    }
+    if (got === 0) return Buffer.concat(chunks, size);
+    chunks.push(buffer.subarray(0, got));
+    size += got;
+    if (size > limit) throw new InputTooLarge();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Outputs
 
 export interface OutputFileOptions {
   /** The bytes are a secret or private value: a new file is created 0600. */
   secret?: boolean;
 }
 
+/** `-` names stdout, as everywhere in the contract. */
+export function isStdout(path: string | undefined): boolean {
+  return path === "-";
+}
+
+type OutputTarget =
+  | { kind: "create"; path: string }
+  | { kind: "replace"; path: string; old: Stats }
+  | { kind: "through"; fifo: boolean; truncate: boolean };
+
 /**
- * Writes `data` to `path` through a temporary file in the same directory and a rename:
- * all or nothing. An existing file is replaced (as `openssl req -out` does).
+ * Writes `data` to the file `path` as the contract's "Files" says; any failure is
+ * `write <what> <path>: <why>`, exit 1, and leaves no partial file.
  */
-export function writeFileAtomic(
+export async function writeOutput(
   path: string,
   data: string | Uint8Array,
   what = "output",
   options: OutputFileOptions = {},
-): void {
-  let temporary: string | undefined;
+): Promise<void> {
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   try {
-    const created = createBeside(path, options.secret === true ? 0o600 : 0o644);
-    temporary = created.temporary;
+    const target = outputTarget(path);
+    if (target.kind === "create") replaceFile(target.path, bytes, options.secret ? 0o600 : 0o666);
+    else if (target.kind === "replace") replaceFile(target.path, bytes, 0o600, target.old);
+    else if (target.fifo) await writeFifo(path, bytes);
+    else await writeDevice(path, bytes, target.truncate);
+  } catch (error) {
+    throw writeError(`${what} ${path}`, error);
+  }
+}
+
+/** What writing `path` means: create, replace a regular file, or write through. */
+function outputTarget(path: string): OutputTarget {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    return { kind: "create", path: linkTarget(path) };
+  }
+  if (stats.isDirectory()) throw errnoError("EISDIR", "is a directory");
+  if (!stats.isFile()) return { kind: "through", fifo: stats.isFIFO(), truncate: false };
+  if (!lstatSync(path).isSymbolicLink()) return { kind: "replace", path, old: stats };
+  const real = realTarget(path);
+  if (real === undefined) return { kind: "through", fifo: false, truncate: true };
+  return { kind: "replace", path: real, old: stats };
+}
+
+/**
+ * The file a symlink chain ends at; undefined when the chain goes through /proc (/dev/stdout
+ * -> /proc/self/fd/1 -> the file the shell opened: written through, as `>` would).
+ */
+function realTarget(path: string): string | undefined {
+  let current = path;
+  for (let hops = 0; hops < 40 && lstatSync(current).isSymbolicLink(); hops++) {
+    current = resolve(dirname(current), readlinkSync(current));
+    if (current.startsWith("/proc/")) return undefined;
+  }
+  return realpathSync.native(path);
+}
+
+/** Where a new file named through a (dangling) symlink is created: at the link's target. */
+function linkTarget(path: string): string {
+  let current = path;
+  for (let hops = 0; hops < 40; hops++) {
     try {
-      writeFileSync(created.fd, data);
+      if (!lstatSync(current).isSymbolicLink()) return current;
+    } catch {
+      return current;
+    }
+    current = resolve(dirname(current), readlinkSync(current));
+  }
+  throw errnoError("ELOOP", "too many levels of symbolic links");
+}
+
+/**
+ * All or nothing: the bytes go to a temporary file beside `path`, which is renamed over it.
+ * Replacing keeps the old file's owner (where allowed) and mode; the temporary file is 0600
+ * until then. A new file gets `mode` less the umask. Synchronous from creation to rename: no
+ * signal handler runs in between, so Ctrl-C never leaves the temporary file behind.
+ */
+function replaceFile(path: string, bytes: Uint8Array, mode: number, old?: Stats): void {
+  const { fd, temporary } = createBeside(path, mode);
+  try {
+    try {
+      writeFileSync(fd, bytes);
+      if (old) keepOwnerAndMode(fd, old);
     } finally {
-      closeSync(created.fd);
+      closeSync(fd);
     }
     renameSync(temporary, path);
   } catch (error) {
-    if (temporary) rmSync(temporary, { force: true });
-    throw new TspError("failure", `write ${what} ${path}: ${errnoWhy(error)}`, { cause: error });
+    rmSync(temporary, { force: true });
+    throw error;
   }
+}
+
+function keepOwnerAndMode(fd: number, old: Stats): void {
+  const mine = fstatSync(fd);
+  if (mine.uid !== old.uid || mine.gid !== old.gid) {
+    try {
+      fchownSync(fd, old.uid, old.gid);
+    } catch {
+      // Only root may give a file away: the file is then ours, with the old mode.
+    }
+  }
+  fchmodSync(fd, old.mode & 0o7777);
 }
 
 let temporaries = 0;
@@ -112,5 +334,57 @@ function createBeside(path: string, mode: number): { fd: number; temporary: stri
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw error;
     }
+  }
+}
+
+/**
+ * A FIFO: opened non-blocking, which fails (ENXIO) while it has no reader, so tsp11 waits
+ * for one in the event loop (signals still work), then writes through the event loop too.
+ */
+async function writeFifo(path: string, bytes: Uint8Array): Promise<void> {
+  let fd: number;
+  for (;;) {
+    try {
+      fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENXIO") throw error;
+      await delay(RETRY_MS);
+    }
+  }
+  const [{ Socket }, { finished }] = await Promise.all([
+    import("node:net"),
+    import("node:stream/promises"),
+  ]);
+  const socket = new Socket({ fd, readable: false, writable: true });
+  try {
+    socket.end(bytes);
+    await finished(socket);
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** A device (or a file behind /proc/self/fd): written in place, never created or renamed. */
+async function writeDevice(path: string, bytes: Uint8Array, truncate: boolean): Promise<void> {
+  const flags =
+    constants.O_WRONLY |
+    constants.O_NONBLOCK |
+    constants.O_NOCTTY |
+    (truncate ? constants.O_TRUNC : 0);
+  const fd = openSync(path, flags);
+  try {
+    let offset = 0;
+    while (offset < bytes.length) {
+      try {
+        const { bytesWritten } = await writeAsync(fd, bytes, offset, bytes.length - offset, null);
+        offset += bytesWritten;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+        await delay(RETRY_MS);
+      }
+    }
+  } finally {
+    closeSync(fd);
   }
 }

@@ -6,6 +6,7 @@ import { CommanderError } from "commander";
 import { releaseAll, signalHandled } from "./cleanup.js";
 import { buildProgram } from "./cli.js";
 import { InterruptedError, TspError } from "./errors.js";
+import { writeError } from "./files.js";
 
 interface RenderedError {
   code: string;
@@ -44,17 +45,17 @@ function interrupted(): never {
   process.exit(130);
 }
 
-/** stdout closed by the reader (`tsp11 list-objects | head -1`): the reader has what it wanted. */
-function onStdoutError(error: NodeJS.ErrnoException): void {
-  if (error.code !== "EPIPE") throw error;
-  releaseAll();
-  process.exit(0);
-}
-
 export async function main(argv: string[]): Promise<void> {
   // The bundle is minified (less to compile at start-up); -v shows stacks in the sources.
   if (argv.includes("-v") || argv.includes("--verbose")) process.setSourceMapsEnabled(true);
-  process.stdout.on("error", onStdoutError);
+  const json = argv.includes("--json");
+  const verbose = argv.includes("-v") || argv.includes("--verbose");
+  // A failed write to stdout (a full disk, a reader that closed the pipe) arrives as an
+  // event: one line and exit 1, as for a file (the contract's "Files").
+  process.stdout.on("error", (error) => {
+    releaseAll();
+    process.exit(report(writeError("stdout", error), json, verbose));
+  });
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!signalHandled(signal)) interrupted();
   };

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
 import { InterruptedError, TspError } from "./errors.js";
+import { MAX_PIN_BYTES, readInput } from "./files.js";
 
 /** A PIN that cannot leak by accident: every way of printing it gives ***. */
 export class Pin {
@@ -34,16 +34,14 @@ export interface PinSources {
   file?: string | undefined;
 }
 
-export function pinFromFile(path: string): Pin {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    const why =
-      (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "cannot read it";
-    throw new TspError("usage", `read PIN file ${path}: ${why}`, { cause: error });
-  }
-  return new Pin(text.replace(/\r?\n$/, ""));
+/** A PIN file (or `-`, stdin): at most 1 MiB, read without blocking signals (a FIFO too). */
+export async function pinFromFile(path: string): Promise<Pin> {
+  const bytes = await readInput(path, "PIN file", MAX_PIN_BYTES);
+  return new Pin(
+    Buffer.from(bytes)
+      .toString("utf8")
+      .replace(/\r?\n$/, ""),
+  );
 }
 
 function pinFromValue(value: string): Pin {
@@ -57,11 +55,11 @@ function pinFromValue(value: string): Pin {
 }
 
 /** The PIN given by flag, env or file, without prompting; undefined when none was given. */
-export function givenPin(sources: PinSources): Pin | undefined {
+export async function givenPin(sources: PinSources): Promise<Pin | undefined> {
   if (sources.value !== undefined && sources.file !== undefined) {
     throw new TspError("usage", "PIN: give either --pin or --pin-file, not both");
   }
-  if (sources.file !== undefined) return pinFromFile(sources.file);
+  if (sources.file !== undefined) return await pinFromFile(sources.file);
   if (sources.value !== undefined) return pinFromValue(sources.value);
   return undefined;
 }

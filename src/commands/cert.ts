@@ -4,7 +4,7 @@ import { TspError } from "../errors.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
 import { keySelectorOf } from "../core/find-key.js";
-import { readInput, writeFileAtomic } from "../files.js";
+import { isStdout, readInput, writeOutput } from "../files.js";
 
 const HASHES = ["sha256", "sha384", "sha512"] as const;
 
@@ -104,12 +104,13 @@ export function certCommand(): Command {
           }
         }
         const body = flags.der === true ? made.der : made.result.pem;
-        if (flags.out !== undefined) writeFileAtomic(flags.out, body, "certificate");
+        const out = isStdout(flags.out) ? undefined : flags.out;
+        if (out !== undefined) await writeOutput(out, body, "certificate");
         if (ctx.output.json) {
           ctx.output.writeJson(made.result);
           return;
         }
-        if (flags.out !== undefined) return;
+        if (out !== undefined) return;
         if (typeof body === "string") ctx.output.write(body);
         else ctx.output.writeBytes(body);
       }),

@@ -16,7 +16,7 @@ interface ChangePinFlags {
 
 /** The new PIN: --new-pin / TSP11_NEW_PIN (env:NAME too), else asked twice on the terminal. */
 async function newPinOf(flags: ChangePinFlags): Promise<Pin> {
-  const given = givenPin({ value: flags.newPin });
+  const given = await givenPin({ value: flags.newPin });
   if (given) return given;
   const first = await promptPin("New PIN");
   const second = await promptPin("New PIN again");

@@ -5,7 +5,7 @@ import { withContext } from "./shared.js";
 import { TspError } from "../errors.js";
 import type { UriObjectType } from "../pkcs11/uri.js";
 import { keySelectorOf } from "../core/find-key.js";
-import { writeFileAtomic } from "../files.js";
+import { isStdout, writeOutput } from "../files.js";
 
 const READ_TYPES = ["cert", "pubkey", "data"] as const;
 
@@ -87,20 +87,21 @@ export function readObjectCommand(): Command {
         }
         const body: string | Uint8Array =
           read.pem !== undefined && flags.der !== true ? read.pem : read.bytes;
-        if (flags.out !== undefined) {
-          writeFileAtomic(flags.out, body, flags.type);
-        }
+        const out = isStdout(flags.out) ? undefined : flags.out;
+        // A private data object's value is a secret: a new file for it is 0600.
+        if (out !== undefined) await writeOutput(out, body, flags.type, { secret: read.secret });
         if (ctx.output.json) {
           const { bytes, ...rest } = read;
           ctx.output.writeJson({
             ...rest,
+            secret: undefined, // how the file was written, not part of the JSON
             ...(read.pem === undefined
               ? { valueBase64: Buffer.from(bytes).toString("base64") }
               : {}),
           });
           return;
         }
-        if (flags.out !== undefined) return;
+        if (out !== undefined) return;
         if (typeof body === "string") ctx.output.write(body);
         else ctx.output.writeBytes(body);
       }),

@@ -3,7 +3,7 @@ import type { ReqOutcome } from "../core/req.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
 import { keySelectorOf } from "../core/find-key.js";
-import { writeFileAtomic } from "../files.js";
+import { isStdout, writeOutput } from "../files.js";
 
 const HASHES = ["sha256", "sha384", "sha512"] as const;
 
@@ -59,14 +59,13 @@ export function reqCommand(): Command {
           });
         }
         const body = flags.der === true ? outcome.der : outcome.result.pem;
-        if (flags.out !== undefined) {
-          writeFileAtomic(flags.out, body, "certificate request");
-        }
+        const out = isStdout(flags.out) ? undefined : flags.out;
+        if (out !== undefined) await writeOutput(out, body, "certificate request");
         if (ctx.output.json) {
           ctx.output.writeJson(outcome.result);
           return;
         }
-        if (flags.out !== undefined) return;
+        if (out !== undefined) return;
         if (typeof body === "string") ctx.output.write(body);
         else ctx.output.writeBytes(body);
       }),

@@ -2,7 +2,8 @@
  * What `sign` and `verify` share: the key and mechanism options, the signature encodings,
  * and reading inputs in chunks with one reused buffer (memory stays flat for any size).
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import type { Stats } from "node:fs";
+import { closeSync, fstatSync, readSync, statSync } from "node:fs";
 import { setImmediate } from "node:timers/promises";
 import { isatty } from "node:tty";
 import type { Command } from "commander";
@@ -16,7 +17,7 @@ import {
   SIGN_MECHANISM_NAMES,
 } from "../core/sign-mechanisms.js";
 import { TspError, usageError } from "../errors.js";
-import { errnoWhy } from "../files.js";
+import { errnoWhy, eventStream, openNonBlocking } from "../files.js";
 import { parseHexId } from "../options.js";
 
 /**
@@ -102,9 +103,10 @@ export function checkInputFile(path: string, what = "input"): void {
   if (!isFile) throw new TspError("usage", `read ${what} ${path}: is a directory`);
 }
 
+/** Opens an input without waiting: a FIFO with no writer yet is waited for in the event loop. */
 export function openInput(path: string, what = "input"): number {
   try {
-    return openSync(path, "r");
+    return openNonBlocking(path);
   } catch (error) {
     throw new TspError("usage", `read ${what} ${path}: ${errnoWhy(error)}`, { cause: error });
   }
@@ -181,7 +183,40 @@ export async function* stdinChunks(buffer: Buffer): AsyncGenerator<Buffer> {
 
 export type FileInput =
   | { whole: Buffer; chunks?: undefined; close: () => void }
-  | { whole?: undefined; chunks: Generator<Buffer>; close: () => void };
+  | { whole?: undefined; chunks: Generator<Buffer> | AsyncIterable<Buffer>; close: () => void };
+
+/**
+ * A FIFO or a terminal read as the event loop delivers it (Ctrl-C works while it waits for
+ * a writer). `close` ends the stream, or the descriptor when reading never started.
+ */
+function eventChunks(fd: number, stats: Stats, path: string, what: string): FileInput {
+  let stream: { destroy: () => void } | undefined;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      const events = await eventStream(fd, stats);
+      if (!events) throw new Error("not a FIFO or terminal");
+      stream = events;
+      for await (const chunk of events) {
+        yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      }
+    } catch (error) {
+      throw new TspError("usage", `read ${what} ${path}: ${errnoWhy(error)}`, { cause: error });
+    }
+  }
+  const close = (): void => {
+    if (stream) stream.destroy();
+    else closeQuietly(fd);
+  };
+  return { chunks: chunks(), close };
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // A read-only descriptor: nothing to lose.
+  }
+}
 
 /**
  * A regular file that fits `buffer` read whole (a view of the buffer), else its chunks
@@ -190,14 +225,11 @@ export type FileInput =
 export function readFileOrChunks(path: string, buffer: Buffer, what = "input"): FileInput {
   const fd = openInput(path, what);
   const close = (): void => {
-    try {
-      closeSync(fd);
-    } catch {
-      // A read-only descriptor: nothing to lose.
-    }
+    closeQuietly(fd);
   };
   try {
     const stats = fstatSync(fd);
+    if (stats.isFIFO() || isatty(fd)) return eventChunks(fd, stats, path, what);
     if (!stats.isFile() || stats.size >= buffer.length) {
       return { chunks: fdChunks(fd, buffer, path, what), close };
     }

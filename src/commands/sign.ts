@@ -3,7 +3,7 @@ import type { TokenKey } from "../core/find-key.js";
 import { findSigningKey, keySelectorOf } from "../core/find-key.js";
 import type { SignaturePlan } from "../core/signing.js";
 import { usageError } from "../errors.js";
-import { writeFileAtomic } from "../files.js";
+import { isStdout, writeOutput } from "../files.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { SignFlags } from "./sign-common.js";
 import {
@@ -120,7 +120,7 @@ export function signCommand(): Command {
             const raw = signPath(signing, session, key, plan, file, buffer);
             const signature = finish(raw instanceof Promise ? await raw : raw);
             const output = `${file}.sig`;
-            writeFileAtomic(output, encodeSignature(signature, flags.encoding), "signature");
+            await writeOutput(output, encodeSignature(signature, flags.encoding), "signature");
             if (ctx.output.json) {
               results.push({
                 file,
@@ -135,10 +135,9 @@ export function signCommand(): Command {
         }
 
         const signature = finish(await signPath(signing, session, key, plan, inputPath, buffer));
-        const output =
-          flags.output !== undefined && flags.output !== "-" ? flags.output : undefined;
+        const output = isStdout(flags.output) ? undefined : flags.output;
         if (output !== undefined) {
-          writeFileAtomic(output, encodeSignature(signature, flags.encoding), "signature");
+          await writeOutput(output, encodeSignature(signature, flags.encoding), "signature");
         }
         if (ctx.output.json) {
           const result: SignJson = {

@@ -1,11 +1,10 @@
-import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import type { TokenKey } from "../core/find-key.js";
 import { keySelectorOf } from "../core/find-key.js";
 import type { SignaturePlan } from "../core/signing.js";
 import { TspError, usageError } from "../errors.js";
 import type { TokenSession } from "../pkcs11/session.js";
-import { errnoWhy } from "../files.js";
+import { readInput } from "../files.js";
 import type { SignFlags, TextEncoding } from "./sign-common.js";
 import {
   addSignOptions,
@@ -38,14 +37,10 @@ type Signing = typeof import("../core/signing.js");
 /** The signature as the token takes it (ECDSA: raw r‖s), or undefined when it cannot be one. */
 type Prepare = (bytes: Buffer) => Uint8Array | undefined;
 
-function readSignature(path: string, encoding: TextEncoding | undefined): Buffer {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new TspError("usage", `read signature ${path}: ${errnoWhy(error)}`, { cause: error });
-  }
-  return decodeSignature(bytes, encoding);
+/** The signature file, bounded as every whole input is. */
+async function readSignature(path: string, encoding: TextEncoding | undefined): Promise<Buffer> {
+  const bytes = await readInput(path, "signature");
+  return decodeSignature(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), encoding);
 }
 
 /**
@@ -143,7 +138,7 @@ export function verifyCommand(): Command {
 
         const results: VerifyBatchJson[] = [];
         for (const [input, signaturePath] of pairs) {
-          const signature = prepare(readSignature(signaturePath, flags.encoding));
+          const signature = prepare(await readSignature(signaturePath, flags.encoding));
           const valid =
             signature !== undefined &&
             (await verifyPath(signing, session, key, plan, input, signature, buffer));

@@ -26,6 +26,8 @@ export interface ReadObjectResult {
   /** PEM for certificates and public keys. */
   pem?: string;
   uri: string;
+  /** A private (CKA_PRIVATE) data object's value: written to a 0600 file, not in the JSON. */
+  secret?: boolean;
 }
 
 /**
@@ -116,13 +118,13 @@ function readData(scope: TokenScope, selector: KeySelector): ReadObjectResult {
   // Data objects have no CKA_ID: a selector with an id matches none of them.
   const handle = findOne(scope, "data", selector);
   if (!handle) throw notFound("data", selector);
-  const { value } = scope.session.read(handle, ["value"]);
+  const { value, private: secret } = scope.session.read(handle, ["value", "private"]);
   if (!value)
     throw new TspError(
       "auth",
       "read-object: the data object's value is not readable (private: give a PIN)",
     );
-  return result(scope, "data", handle, value);
+  return { ...result(scope, "data", handle, value), secret: secret !== false };
 }
 
 export function runReadObject(

@@ -15,27 +15,30 @@ describe("Pin", () => {
     expect(pin.reveal()).toBe("s3cret");
   });
 
-  it("reads exactly one trailing newline off a PIN file", () => {
+  it("reads exactly one trailing newline off a PIN file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsp11-pin-"));
     const file = join(dir, "pin");
     writeFileSync(file, "1234\n\n");
-    expect(givenPin({ file })?.reveal()).toBe("1234\n");
+    expect((await givenPin({ file }))?.reveal()).toBe("1234\n");
     writeFileSync(file, "1234\r\n");
-    expect(givenPin({ file })?.reveal()).toBe("1234");
+    expect((await givenPin({ file }))?.reveal()).toBe("1234");
   });
 
-  it("takes env:NAME, and an empty PIN is a PIN", () => {
+  it("takes env:NAME, and an empty PIN is a PIN", async () => {
     process.env.TSP11_TEST_PIN_VALUE = "9999";
-    expect(givenPin({ value: "env:TSP11_TEST_PIN_VALUE" })?.reveal()).toBe("9999");
-    expect(givenPin({ value: "" })?.reveal()).toBe("");
-    expect(givenPin({})).toBeUndefined();
+    expect((await givenPin({ value: "env:TSP11_TEST_PIN_VALUE" }))?.reveal()).toBe("9999");
+    expect((await givenPin({ value: "" }))?.reveal()).toBe("");
+    expect(await givenPin({})).toBeUndefined();
   });
 
-  it("refuses two sources and a missing file (exit 2)", () => {
-    expect(() => givenPin({ value: "1", file: "/nonexistent" })).toThrow(
+  it("refuses two sources, a missing file and one over 1 MiB (exit 2)", async () => {
+    await expect(givenPin({ value: "1", file: "/nonexistent" })).rejects.toThrow(
       /either --pin or --pin-file/,
     );
-    expect(() => givenPin({ file: "/nonexistent/pin" })).toThrow(/no such file/);
+    await expect(givenPin({ file: "/nonexistent/pin" })).rejects.toThrow(/no such file/);
+    await expect(givenPin({ file: "/dev/zero" })).rejects.toThrow(
+      "read PIN file /dev/zero: larger than 1 MiB",
+    );
   });
 });
 
