@@ -195,7 +195,9 @@ export function parsePkcs12(input: Uint8Array, password: string): Pkcs12Contents
     throw new TspError("usage", "PKCS#12 public-key integrity mode is not supported");
   }
   const data = octets(pfx.authSafe.content, "bad content");
-  if (pfx.macData) checkMac(pfx.macData, data, password);
+  // OPTIONAL in the schema though typed as always there.
+  const macData = pfx.macData as MacData | undefined;
+  if (macData) checkMac(macData, data, password);
   const safes = parseDer(data, AuthenticatedSafe, `${NOT_P12}: bad content`);
   const contents: Pkcs12Contents = { keys: [], certificates: [] };
   for (const info of safes) collectBags(safeContentsOf(info, password), password, contents);

@@ -92,7 +92,7 @@ export function parseStrict<T>(
 }
 
 /** Whether `der` parses strictly as `type` (to tell the formats of a DER file apart). */
-function parsesAs<T>(der: Uint8Array, type: new () => T): boolean {
+function parsesAs(der: Uint8Array, type: new () => object): boolean {
   try {
     parseStrict(der, type, "");
     return true;
@@ -170,15 +170,11 @@ export function decryptPrivateKeyFile(
       passphrase,
     });
   } catch (cause) {
-    const code = String((cause as { code?: unknown }).code ?? "");
-    if (/UNSUPPORTED/.test(code)) {
-      throw new TspError(
-        "usage",
-        `decrypt the private key: unsupported encryption ${file.algorithm}`,
-        { cause },
-      );
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && code.includes("UNSUPPORTED")) {
+      throw new TspError("usage", `unsupported encryption ${file.algorithm}`, { cause });
     }
-    throw new TspError("auth", "decrypt the private key: wrong pass phrase", { cause });
+    throw new TspError("auth", "wrong pass phrase", { cause });
   }
   return new Uint8Array(key.export({ format: "der", type: "pkcs8" }));
 }
