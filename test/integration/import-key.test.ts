@@ -4,7 +4,7 @@
  * pkcs11-tool shows the objects, their ids and their flags; nothing is written on refusal.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { copyFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResult, TempToken } from "../helpers/softhsm.js";
@@ -135,8 +135,8 @@ describe.skipIf(!available)("write-object: keys onto the token", () => {
   ] as const)("%s %s from a PKCS#8 file", async (type, size) => {
     const pair =
       type === "rsa"
-        ? generateKeyPairSync("rsa", { modulusLength: size as number })
-        : generateKeyPairSync("ec", { namedCurve: size as string });
+        ? generateKeyPairSync("rsa", { modulusLength: size })
+        : generateKeyPairSync("ec", { namedCurve: size });
     const file = token.path(`${type}-${size}.pem`);
     await writeFile(file, pair.privateKey.export({ format: "pem", type: "pkcs8" }));
     const name = label(`${type}${size}`);
@@ -511,6 +511,5 @@ describe.skipIf(!available)("write-object: keys onto the token", () => {
     const result = await tsp11(["write-object", "--type", "cert", "-f", copy, "--key-pass", "x"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--key-pass does not apply/);
-    void readFile;
   });
 });
