@@ -4,11 +4,12 @@
  * pkcs11-tool shows the objects, their ids and their flags; nothing is written on refusal.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { copyFile, writeFile } from "node:fs/promises";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResult, TempToken } from "../helpers/softhsm.js";
 import { softhsmAvailable, storeSnapshot, tempToken } from "../helpers/softhsm.js";
+import { http, startServe } from "../helpers/serve.js";
 
 const available = softhsmAvailable();
 const FIXTURES = join(import.meta.dirname, "../fixtures/keys");
@@ -511,5 +512,68 @@ describe.skipIf(!available)("write-object: keys onto the token", () => {
     const result = await tsp11(["write-object", "--type", "cert", "-f", copy, "--key-pass", "x"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--key-pass does not apply/);
+  });
+
+  it("serve: POST .../objects takes privkey (keyPass never logged), pkcs12 and secret", async () => {
+    const serveToken = await tempToken({ label: "srv", pin: PIN });
+    const server = await startServe(serveToken.env);
+    try {
+      const pinHeader = { headers: { "X-PKCS11-PIN": PIN } };
+      const keyPass = "Srv-pass-6613";
+      const encrypted = token.path("srv-enc.pem");
+      await serveToken.exec("openssl", [
+        "pkcs8",
+        "-topk8",
+        "-in",
+        fixture("p256.sec1.pem"),
+        "-passout",
+        `pass:${keyPass}`,
+        "-out",
+        encrypted,
+      ]);
+      const key = await http(server.target, "POST", "/v1/tokens/srv/objects", {
+        body: {
+          type: "privkey",
+          pem: await readFile(encrypted, "utf8"),
+          keyPass,
+          label: "srv-key",
+        },
+        ...pinHeader,
+      });
+      expect(key.status).toBe(201);
+      expect(key.json).toMatchObject({ class: "private-key", label: "srv-key", keyType: "ec" });
+      const wrong = await http(server.target, "POST", "/v1/tokens/srv/objects", {
+        body: {
+          type: "privkey",
+          pem: await readFile(encrypted, "utf8"),
+          keyPass: "nope",
+          label: "x",
+        },
+        ...pinHeader,
+      });
+      expect(wrong.status).toBe(401);
+      const bundle = await http(server.target, "POST", "/v1/tokens/srv/objects", {
+        body: {
+          type: "pkcs12",
+          derBase64: (await readFile(fixture("leaf.p12"))).toString("base64"),
+          keyPass: PASS,
+          label: "srv-p12",
+          force: true,
+        },
+        ...pinHeader,
+      });
+      expect(bundle.status).toBe(201);
+      expect((bundle.json as Imported[]).map((o) => o.class)).toContain("certificate");
+      const secret = await http(server.target, "POST", "/v1/tokens/srv/objects", {
+        body: { type: "secret", keyType: "aes", hex: "00".repeat(32), label: "srv-aes" },
+        ...pinHeader,
+      });
+      expect(secret.status).toBe(201);
+      expect(secret.json).toMatchObject({ class: "secret-key", keyType: "aes", bits: 256 });
+      expect(server.stderr()).not.toContain(keyPass);
+    } finally {
+      await server.stop();
+      await serveToken[Symbol.asyncDispose]();
+    }
   });
 });
