@@ -7,6 +7,7 @@
 export { parseCertificate } from "./asn1/cert.js";
 export { ecdsaDerToRaw, ecdsaRawToDer } from "./asn1/ecdsa.js";
 export { prepareCert, runCert } from "./core/cert.js";
+export { prepareImport, runImport } from "./core/import-key.js";
 export { runKeygen } from "./core/keygen.js";
 export { runReadObject } from "./core/read-object.js";
 export { prepareReq, runReq } from "./core/req.js";

@@ -32,6 +32,13 @@ const SPEC = {
   modulus: [ck.CKA_MODULUS, "bytes"],
   modulusBits: [ck.CKA_MODULUS_BITS, "ulong"],
   publicExponent: [ck.CKA_PUBLIC_EXPONENT, "bytes"],
+  // An RSA private key's own numbers: written on import, never read back (sensitive).
+  privateExponent: [ck.CKA_PRIVATE_EXPONENT, "bytes"],
+  prime1: [ck.CKA_PRIME_1, "bytes"],
+  prime2: [ck.CKA_PRIME_2, "bytes"],
+  exponent1: [ck.CKA_EXPONENT_1, "bytes"],
+  exponent2: [ck.CKA_EXPONENT_2, "bytes"],
+  coefficient: [ck.CKA_COEFFICIENT, "bytes"],
   ecParams: [ck.CKA_EC_PARAMS, "bytes"],
   ecPoint: [ck.CKA_EC_POINT, "bytes"],
   valueLen: [ck.CKA_VALUE_LEN, "ulong"],

@@ -68,6 +68,8 @@ export interface PairRequest {
   id: Uint8Array | undefined;
   usage: readonly KeyUsage[];
   extractable: boolean;
+  /** Type-specific private attributes: the key material of an imported key. */
+  privateParams?: AttributeInput;
 }
 
 function usageFlags(
@@ -88,7 +90,7 @@ function usageFlags(
  * modules (tpm2-pkcs11) that answer CKR_GENERAL_ERROR to an explicit false.
  */
 export function pairTemplates(
-  request: PairRequest,
+  request: Omit<PairRequest, "mechanism">,
   onlyRequested = false,
 ): { publicTemplate: Attribute[]; privateTemplate: Attribute[] } {
   const wanted = new Set(request.usage.flatMap((usage) => PAIR_COUNTERPART[usage]));
@@ -109,6 +111,7 @@ export function pairTemplates(
       private: true,
       sensitive: true,
       extractable: request.extractable,
+      ...request.privateParams,
       ...usageFlags(PRIVATE_USAGE, wanted, onlyRequested),
       ...(onlyRequested ? {} : { signRecover: false }),
     }),
@@ -116,7 +119,12 @@ export function pairTemplates(
 }
 
 export function secretTemplate(
-  request: Omit<PairRequest, "publicParams" | "mechanism"> & { valueLen: number },
+  request: Omit<PairRequest, "publicParams" | "mechanism"> & {
+    /** Generation only: an imported key's length is its CKA_VALUE's. */
+    valueLen?: number;
+    /** Import: CKA_KEY_TYPE and CKA_VALUE. */
+    params?: AttributeInput;
+  },
   onlyRequested = false,
 ): Attribute[] {
   const wanted = new Set<string>(request.usage);
@@ -134,6 +142,7 @@ export function secretTemplate(
     label: request.label,
     id: request.id,
     valueLen: request.valueLen,
+    ...request.params,
     ...flags,
   });
 }

@@ -158,8 +158,9 @@ export class TokenSession implements Disposable {
     });
   }
 
-  createObject(values: AttributeInput, what: string): Handle {
-    return step(what, () => this.lib.C_CreateObject(this.handle, toTemplate(values)));
+  createObject(values: AttributeInput | Attribute[], what: string): Handle {
+    const template = Array.isArray(values) ? values : toTemplate(values);
+    return step(what, () => this.lib.C_CreateObject(this.handle, template));
   }
 
   destroyObject(object: Handle, what: string): void {

@@ -300,32 +300,54 @@ export const CSR_RESPONSE: Schema = {
 };
 
 export interface WriteObjectBody {
-  type: "cert" | "pubkey" | "data";
+  type: "cert" | "pubkey" | "data" | "privkey" | "pkcs12" | "secret";
   pem?: string;
   derBase64?: string;
   id?: string;
   label?: string;
   force?: boolean;
   private?: boolean;
+  /** privkey/pkcs12: the pass phrase of an encrypted key or bundle (never logged). */
+  keyPass?: string;
+  /** secret: its type, and its bytes in hex (instead of derBase64). */
+  keyType?: "aes" | "generic" | "des3";
+  hex?: string;
+  usage?: string | string[];
+  extractable?: boolean;
+  publicKey?: boolean;
 }
 
 export const WRITE_OBJECT_BODY: Schema = {
   type: "object",
   required: ["type"],
   additionalProperties: false,
-  oneOf: [{ required: ["pem"] }, { required: ["derBase64"] }],
+  oneOf: [{ required: ["pem"] }, { required: ["derBase64"] }, { required: ["hex"] }],
   properties: {
-    type: { type: "string", enum: ["cert", "pubkey", "data"] },
+    type: { type: "string", enum: ["cert", "pubkey", "data", "privkey", "pkcs12", "secret"] },
     pem: str("the object as PEM (or, for data, as text)", { minLength: 1 }),
     derBase64: str("the object's bytes (DER), base64", { minLength: 1, pattern: BASE64 }),
     id: hexId,
     label: str("CKA_LABEL (default: the label of the matching key)", { maxLength: 1024 }),
     force: bool("replace an object of the same class and id; store a mismatched certificate"),
     private: bool("make the object private (readable only after login)"),
+    keyPass: str("privkey/pkcs12: pass phrase of an encrypted key or bundle", {
+      maxLength: 1024,
+    }),
+    keyType: { type: "string", enum: ["aes", "generic", "des3"], description: "secret: key type" },
+    hex: str("secret: the key's bytes in hex", { minLength: 2, pattern: "^[0-9a-fA-F]+$" }),
+    usage: {
+      description: "privkey/pkcs12/secret: sign, decrypt, ... (default sign; encrypt,decrypt)",
+      anyOf: [
+        { type: "array", items: { type: "string", enum: USAGE_WORDS }, minItems: 1 },
+        { type: "string", minLength: 1, maxLength: 256 },
+      ],
+    },
+    extractable: bool("privkey/pkcs12/secret: the key may be exported"),
+    publicKey: bool("privkey/pkcs12: store the public key beside the key (default true)"),
   },
 };
 
-export const WRITE_OBJECT_RESPONSE: Schema = {
+const WRITTEN_OBJECT: Schema = {
   type: "object",
   required: ["class", "id", "label", "uri"],
   properties: {
@@ -335,8 +357,18 @@ export const WRITE_OBJECT_RESPONSE: Schema = {
     subject: { type: "string" },
     issuer: { type: "string" },
     serial: { type: "string" },
+    keyType: { type: "string" },
+    bits: { type: "integer" },
+    curve: { type: "string" },
+    usage: stringList,
+    publicKeyPem: { type: "string" },
     uri: { type: "string" },
   },
+};
+
+/** One object; an array of them for a PKCS#12 bundle. */
+export const WRITE_OBJECT_RESPONSE: Schema = {
+  anyOf: [WRITTEN_OBJECT, { type: "array", items: WRITTEN_OBJECT }],
 };
 
 export interface SignBody {

@@ -47,6 +47,7 @@ const REDACTED = [
   "req.headers.authorization",
   "req.body.soPin",
   "req.body.pin",
+  "req.body.keyPass",
 ];
 
 function digest(text: string): Buffer {

@@ -1,7 +1,16 @@
 /** GET /v1/tokens/{label}/objects (list-objects) and POST (write-object). */
+import type {
+  ImportedObject,
+  ImportOptions,
+  ImportType,
+  PreparedImport,
+} from "../../core/import-key.js";
+import { prepareImport, runImport } from "../../core/import-key.js";
 import { runListObjects } from "../../core/list-objects.js";
+import { TspError } from "../../errors.js";
+import { Pin } from "../../pin.js";
 import { prepareObject, runWriteObject } from "../../core/write-object.js";
-import { parseHexId } from "../../options.js";
+import { parseHexId, parseUsage } from "../../options.js";
 import { defineRoute, warnTo } from "../route.js";
 import type { ObjectsQuery, WriteObjectBody } from "../schemas.js";
 import {
@@ -53,6 +62,18 @@ export const objectRoutes = [
     body: WRITE_OBJECT_BODY,
     response: WRITE_OBJECT_RESPONSE,
     async handler({ body, params, pin, log }, { tokens }) {
+      if (body.type === "privkey" || body.type === "pkcs12" || body.type === "secret") {
+        const prepared = await prepareImportBody({ ...body, type: body.type });
+        const options = importOptionsOf(body);
+        return tokens.withToken(
+          params.label,
+          pin,
+          "required",
+          ({ scope }) =>
+            Promise.resolve(writtenOf(body.type, runImport(scope, prepared, options, warnTo(log)))),
+          { writes: true },
+        );
+      }
       const input =
         body.pem !== undefined
           ? Buffer.from(body.pem, "utf8")
@@ -75,3 +96,52 @@ export const objectRoutes = [
     },
   }),
 ];
+
+/** The body's key bytes: PEM text, base64 DER (a bundle, a raw secret) or a secret's hex. */
+function importInput(body: WriteObjectBody): Uint8Array {
+  if (body.hex !== undefined) {
+    if (body.type !== "secret" || body.hex.length % 2 !== 0) {
+      throw new TspError(
+        "usage",
+        "write-object: hex is an even number of hex digits, for type secret",
+      );
+    }
+    return new Uint8Array(Buffer.from(body.hex, "hex"));
+  }
+  return body.pem !== undefined
+    ? new Uint8Array(Buffer.from(body.pem, "utf8"))
+    : new Uint8Array(Buffer.from(body.derBase64 ?? "", "base64"));
+}
+
+/** Parsed and decrypted before the token is touched; there is no terminal to ask on. */
+function prepareImportBody(body: WriteObjectBody & { type: ImportType }): Promise<PreparedImport> {
+  return prepareImport(body.type, importInput(body), {
+    passphrase: body.keyPass === undefined ? undefined : new Pin(body.keyPass),
+    askPassphrase: () =>
+      Promise.reject(
+        new TspError("auth", "write-object: the key is encrypted and no keyPass was given"),
+      ),
+    secretKeyType: body.keyType,
+  });
+}
+
+function importOptionsOf(body: WriteObjectBody): ImportOptions {
+  return {
+    id: body.id === undefined ? undefined : parseHexId(body.id),
+    label: body.label,
+    usage:
+      body.usage === undefined
+        ? undefined
+        : parseUsage(Array.isArray(body.usage) ? body.usage.join(",") : body.usage),
+    extractable: body.extractable === true,
+    publicKey: body.publicKey !== false,
+    force: body.force === true,
+  };
+}
+
+/** A bundle answers with every object written; a key with itself, as the CLI's --json. */
+function writtenOf(type: string, written: ImportedObject[]): ImportedObject | ImportedObject[] {
+  const [first] = written;
+  if (type === "pkcs12" || !first) return written;
+  return first;
+}
