@@ -6,12 +6,14 @@ import { Command, Option } from "commander";
 import { certCommand } from "./commands/cert.js";
 import { changePinCommand } from "./commands/change-pin.js";
 import { deleteObjectCommand } from "./commands/delete-object.js";
+import { digestCommand } from "./commands/digest.js";
 import { infoCommand } from "./commands/info.js";
 import { initTokenCommand } from "./commands/init-token.js";
 import { keygenCommand } from "./commands/keygen.js";
 import { listMechanismsCommand } from "./commands/list-mechanisms.js";
 import { listObjectsCommand } from "./commands/list-objects.js";
 import { listSlotsCommand } from "./commands/list-slots.js";
+import { randomCommand } from "./commands/random.js";
 import { readObjectCommand } from "./commands/read-object.js";
 import { reqCommand } from "./commands/req.js";
 import { serveCommand } from "./commands/serve.js";
@@ -61,6 +63,8 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   cert: certCommand,
   sign: signCommand,
   verify: verifyCommand,
+  random: randomCommand,
+  digest: digestCommand,
   "list-mechanisms": listMechanismsCommand,
   info: infoCommand,
   serve: serveCommand,
