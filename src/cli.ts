@@ -6,7 +6,9 @@ import { Command, Option } from "commander";
 import { certCommand } from "./commands/cert.js";
 import { changePinCommand } from "./commands/change-pin.js";
 import { deleteObjectCommand } from "./commands/delete-object.js";
+import { decryptCommand } from "./commands/decrypt.js";
 import { digestCommand } from "./commands/digest.js";
+import { encryptCommand } from "./commands/encrypt.js";
 import { infoCommand } from "./commands/info.js";
 import { initTokenCommand } from "./commands/init-token.js";
 import { keygenCommand } from "./commands/keygen.js";
@@ -63,6 +65,8 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   cert: certCommand,
   sign: signCommand,
   verify: verifyCommand,
+  encrypt: encryptCommand,
+  decrypt: decryptCommand,
   random: randomCommand,
   digest: digestCommand,
   "list-mechanisms": listMechanismsCommand,
