@@ -20,7 +20,9 @@ import { readObjectCommand } from "./commands/read-object.js";
 import { reqCommand } from "./commands/req.js";
 import { serveCommand } from "./commands/serve.js";
 import { signCommand } from "./commands/sign.js";
+import { unwrapCommand } from "./commands/unwrap.js";
 import { verifyCommand } from "./commands/verify.js";
+import { wrapCommand } from "./commands/wrap.js";
 import { writeObjectCommand } from "./commands/write-object.js";
 import { parseSlotId } from "./options.js";
 import { VERSION } from "./version.js";
@@ -67,6 +69,8 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   verify: verifyCommand,
   encrypt: encryptCommand,
   decrypt: decryptCommand,
+  wrap: wrapCommand,
+  unwrap: unwrapCommand,
   random: randomCommand,
   digest: digestCommand,
   "list-mechanisms": listMechanismsCommand,
