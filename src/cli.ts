@@ -7,18 +7,24 @@ import { certCommand } from "./commands/cert.js";
 import { changePinCommand } from "./commands/change-pin.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
 import { deleteObjectCommand } from "./commands/delete-object.js";
+import { decryptCommand } from "./commands/decrypt.js";
+import { digestCommand } from "./commands/digest.js";
+import { encryptCommand } from "./commands/encrypt.js";
 import { infoCommand } from "./commands/info.js";
 import { initTokenCommand } from "./commands/init-token.js";
 import { keygenCommand } from "./commands/keygen.js";
 import { listMechanismsCommand } from "./commands/list-mechanisms.js";
 import { listObjectsCommand } from "./commands/list-objects.js";
 import { listSlotsCommand } from "./commands/list-slots.js";
+import { randomCommand } from "./commands/random.js";
 import { readObjectCommand } from "./commands/read-object.js";
 import { reqCommand } from "./commands/req.js";
 import { serveCommand } from "./commands/serve.js";
 import { signCommand } from "./commands/sign.js";
+import { unwrapCommand } from "./commands/unwrap.js";
 import { verifyCommand } from "./commands/verify.js";
 import { versionCommand } from "./commands/version.js";
+import { wrapCommand } from "./commands/wrap.js";
 import { writeObjectCommand } from "./commands/write-object.js";
 import { parseSlotId } from "./options.js";
 import { VERSION } from "./version.js";
@@ -63,6 +69,12 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   cert: certCommand,
   sign: signCommand,
   verify: verifyCommand,
+  encrypt: encryptCommand,
+  decrypt: decryptCommand,
+  wrap: wrapCommand,
+  unwrap: unwrapCommand,
+  random: randomCommand,
+  digest: digestCommand,
   "list-mechanisms": listMechanismsCommand,
   info: infoCommand,
   serve: serveCommand,

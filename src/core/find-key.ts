@@ -124,7 +124,8 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
 
 /**
  * The private key, or with `publicFallback` (verify) the public key when the token holds
- * no private key of that name: a public key object alone is enough to verify.
+ * no private key of that name: a public key object alone is enough to verify. A secret key
+ * of that name (HMAC) when there is neither.
  */
 export function findSigningKey(
   session: TokenSession,
@@ -134,7 +135,28 @@ export function findSigningKey(
   try {
     return findKey(session, "private-key", selector);
   } catch (error) {
-    if (!publicFallback || !(error instanceof TspError) || error.kind !== "not-found") throw error;
-    return findKey(session, "public-key", selector);
+    if (!(error instanceof TspError) || error.kind !== "not-found") throw error;
+    if (publicFallback) {
+      try {
+        return findKey(session, "public-key", selector);
+      } catch (inner) {
+        if (!(inner instanceof TspError) || inner.kind !== "not-found") throw inner;
+      }
+    }
+    return findSecretKeyOr(session, selector, error);
+  }
+}
+
+/** The secret key the selector names, or `notFound` (the asymmetric search's error) when none. */
+function findSecretKeyOr(
+  session: TokenSession,
+  selector: KeySelector,
+  notFound: TspError,
+): TokenKey {
+  try {
+    return findKey(session, "secret-key", selector);
+  } catch (error) {
+    if (error instanceof TspError && error.kind === "not-found") throw notFound;
+    throw error;
   }
 }

@@ -24,15 +24,21 @@ export const SIGN_MECHANISM_NAMES = [
   "ECDSA-SHA384",
   "ECDSA-SHA512",
   "EDDSA",
+  "SHA256-HMAC",
+  "SHA384-HMAC",
+  "SHA512-HMAC",
 ] as const;
 
 export type SignMechanismName = (typeof SIGN_MECHANISM_NAMES)[number];
 
-export type SigningKeyType = "rsa" | "ec" | "ec-edwards";
+export type SigningKeyType = "rsa" | "ec" | "ec-edwards" | "secret";
+
+/** Secret key types an HMAC takes: generic secrets, and AES keys where the module allows. */
+export const HMAC_KEY_TYPES: readonly string[] = ["generic-secret", "aes"];
 
 export interface SignMechanismSpec {
   keyType: SigningKeyType;
-  scheme: "rsa-pkcs1" | "rsa-pss" | "ecdsa" | "eddsa";
+  scheme: "rsa-pkcs1" | "rsa-pss" | "ecdsa" | "eddsa" | "hmac";
   /** The hash a combined mechanism computes over the input; absent for the raw ones. */
   hash?: Hash;
   /** The raw mechanism that signs a host-made digest when the module lacks this one. */
@@ -68,11 +74,15 @@ export const SIGN_MECHANISMS: Readonly<Record<SignMechanismName, SignMechanismSp
   "ECDSA-SHA384": { keyType: "ec", scheme: "ecdsa", hash: "sha384", raw: "ECDSA" },
   "ECDSA-SHA512": { keyType: "ec", scheme: "ecdsa", hash: "sha512", raw: "ECDSA" },
   EDDSA: { keyType: "ec-edwards", scheme: "eddsa" },
+  "SHA256-HMAC": { keyType: "secret", scheme: "hmac", hash: "sha256" },
+  "SHA384-HMAC": { keyType: "secret", scheme: "hmac", hash: "sha384" },
+  "SHA512-HMAC": { keyType: "secret", scheme: "hmac", hash: "sha512" },
 };
 
 /** The mechanisms of our table that fit a key type, in table order. */
 export function mechanismsForKeyType(keyType: string): SignMechanismName[] {
-  return SIGN_MECHANISM_NAMES.filter((name) => SIGN_MECHANISMS[name].keyType === keyType);
+  const type = HMAC_KEY_TYPES.includes(keyType) ? "secret" : keyType;
+  return SIGN_MECHANISM_NAMES.filter((name) => SIGN_MECHANISMS[name].keyType === type);
 }
 
 /**
@@ -87,8 +97,13 @@ export function defaultMechanism(keyType: string, hash: Hash = "sha256"): SignMe
       return `ECDSA-${hashTag(hash)}` as SignMechanismName;
     case "ec-edwards":
       return "EDDSA";
+    case "secret":
+    case "generic-secret":
+      return `${hashTag(hash)}-HMAC` as SignMechanismName;
     default:
-      throw usageError(`cannot sign with a ${keyType} key: RSA, EC and Edwards keys sign`);
+      throw usageError(
+        `cannot sign with a ${keyType} key by default: RSA, EC, Edwards and (HMAC) generic-secret keys sign${keyType === "aes" ? "; name an HMAC mechanism (-m SHA256-HMAC) where the module allows AES keys for it" : ""}`,
+      );
   }
 }
 

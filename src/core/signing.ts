@@ -29,6 +29,7 @@ import {
   defaultMechanism,
   digestInfoOf,
   HASH_BYTES,
+  HMAC_KEY_TYPES,
   mechanismsForKeyType,
   SIGN_MECHANISMS,
 } from "./sign-mechanisms.js";
@@ -46,7 +47,10 @@ const CHUNKS_PER_TURN = 256;
  * promise per chunk is garbage that grows the young generation (RSS) on a 1 GiB input; it
  * still lets the event loop run (signals) every CHUNKS_PER_TURN chunks.
  */
-async function forEachChunk(chunks: Chunks, use: (chunk: Uint8Array) => void): Promise<void> {
+export async function forEachChunk(
+  chunks: Chunks,
+  use: (chunk: Uint8Array) => void,
+): Promise<void> {
   if (Symbol.iterator in chunks) {
     let count = 0;
     for (const chunk of chunks) {
@@ -111,8 +115,10 @@ function ckmName(name: SignMechanismName): string {
   return `CKM_${name.replaceAll("-", "_")}`;
 }
 
-function isSigningKeyType(keyType: string): keyType is SigningKeyType {
-  return keyType === "rsa" || keyType === "ec" || keyType === "ec-edwards";
+/** The signing family of a key type: HMAC keys (generic secret, AES) count as "secret". */
+function signingKeyType(keyType: string): SigningKeyType | undefined {
+  if (keyType === "rsa" || keyType === "ec" || keyType === "ec-edwards") return keyType;
+  return HMAC_KEY_TYPES.includes(keyType) ? "secret" : undefined;
 }
 
 function keyName(key: TokenKey): string {
@@ -195,7 +201,7 @@ function schemeOf(
 ): SignatureScheme | undefined {
   const scheme = SIGN_MECHANISMS[name].scheme;
   if (scheme === "eddsa") return curve === "ed25519" ? { kind: "ed25519" } : undefined;
-  if (hash === undefined) return undefined;
+  if (hash === undefined || scheme === "hmac") return undefined;
   if (scheme === "rsa-pkcs1") return name === "RSA-PKCS" ? undefined : { kind: "rsa-pkcs1", hash };
   if (scheme === "rsa-pss")
     return { kind: "rsa-pss", hash, saltLength: pss?.saltLen ?? HASH_BYTES[hash] };
@@ -213,17 +219,19 @@ export function planSignature(
   key: TokenKey,
   request: SignRequest = {},
 ): SignaturePlan {
-  if (!isSigningKeyType(key.keyType)) {
+  const keyType = signingKeyType(key.keyType);
+  if (keyType === undefined) {
     throw usageError(
-      `key ${keyName(key)} is a ${key.keyType} key: only RSA, EC and Edwards keys sign`,
+      `key ${keyName(key)} is a ${key.keyType} key: only RSA, EC, Edwards and (HMAC) generic-secret keys sign`,
     );
   }
-  const keyType = key.keyType;
-  const name = request.mechanism ?? defaultMechanism(keyType, request.hash);
+  const name =
+    request.mechanism ??
+    defaultMechanism(keyType === "secret" ? key.keyType : keyType, request.hash);
   const spec = SIGN_MECHANISMS[name];
   if (spec.keyType !== keyType) {
     throw usageError(
-      `${name} needs ${spec.keyType === "ec-edwards" ? "an Edwards" : `an ${spec.keyType.toUpperCase()}`} key; key ${keyName(key)} is ${keyType} and can use: ${canList(session, key)}`,
+      `${name} needs ${spec.keyType === "ec-edwards" ? "an Edwards" : spec.keyType === "secret" ? "a generic-secret" : `an ${spec.keyType.toUpperCase()}`} key; key ${keyName(key)} is ${keyType} and can use: ${canList(session, key)}`,
     );
   }
   checkOptions(name, request);
@@ -248,6 +256,7 @@ export function planSignature(
   if (keyType === "rsa" && modulusBytes !== undefined) signatureBytes = Math.max(modulusBytes, 16);
   if (keyType === "ec" && fieldBytes !== undefined) signatureBytes = 2 * fieldBytes;
   if (keyType === "ec-edwards" && curve !== undefined) signatureBytes = 2 * curve.fieldBytes;
+  if (keyType === "secret") signatureBytes = HASH_BYTES[spec.hash ?? "sha512"];
 
   const hostHash = route.path === "host" ? spec.hash : undefined;
   const streaming = spec.hash !== undefined;
@@ -395,6 +404,13 @@ export function findVerifyingKey(session: TokenSession, selector: KeySelector): 
     privateKey = findKey(session, "private-key", selector);
   } catch (error) {
     if (!(error instanceof TspError) || error.kind !== "not-found") throw error;
+    // HMAC: the secret key verifies its own MACs.
+    if (
+      session.findObjects({ class: CLASS_VALUES["secret-key"], ...selectorQuery(selector) })
+        .length > 0
+    ) {
+      return findKey(session, "secret-key", selector);
+    }
     throw new TspError(
       "not-found",
       `find key: no public key with ${describeKeySelector(selector)} on the token`,
@@ -408,6 +424,13 @@ export function findVerifyingKey(session: TokenSession, selector: KeySelector): 
     "not-found",
     `find key: the private key with ${describeKeySelector(selector)} has no public key on the token to verify with`,
   );
+}
+
+function selectorQuery(selector: KeySelector): { label?: string; id?: Uint8Array } {
+  return {
+    ...(selector.label !== undefined ? { label: selector.label } : {}),
+    ...(selector.id !== undefined ? { id: selector.id } : {}),
+  };
 }
 
 /** Checks a signature over a whole message (C_VerifyInit + C_Verify). ECDSA: raw r‖s. */

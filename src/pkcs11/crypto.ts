@@ -30,6 +30,9 @@ export const SIGN_CKM: Readonly<Record<string, number>> = {
   "ECDSA-SHA384": ck.CKM_ECDSA_SHA384,
   "ECDSA-SHA512": ck.CKM_ECDSA_SHA512,
   EDDSA: ck3.CKM_EDDSA,
+  "SHA256-HMAC": ck.CKM_SHA256_HMAC,
+  "SHA384-HMAC": ck.CKM_SHA384_HMAC,
+  "SHA512-HMAC": ck.CKM_SHA512_HMAC,
 };
 
 const HASH_CKM: Readonly<Record<DigestName, number>> = {

@@ -77,6 +77,7 @@ describe("mechanism table", () => {
     expect(defaultMechanism("ec")).toBe("ECDSA-SHA256");
     expect(defaultMechanism("ec", "sha384")).toBe("ECDSA-SHA384");
     expect(defaultMechanism("ec-edwards")).toBe("EDDSA");
+    expect(defaultMechanism("generic-secret", "sha384")).toBe("SHA384-HMAC");
     expect(usageOf(() => defaultMechanism("aes")).kind).toBe("usage");
   });
 
@@ -91,9 +92,10 @@ describe("mechanism table", () => {
     expect(mechanismsForKeyType("ec-edwards")).toEqual(["EDDSA"]);
   });
 
-  it("gives every hashing mechanism a raw fallback of the same key type", () => {
+  it("gives every hashing mechanism but HMAC a raw fallback of the same key type", () => {
     for (const name of SIGN_MECHANISM_NAMES) {
       const spec = SIGN_MECHANISMS[name];
+      if (spec.scheme === "hmac") continue;
       expect(spec.raw === undefined).toBe(spec.hash === undefined);
       if (spec.raw !== undefined) {
         expect(SIGN_MECHANISMS[spec.raw].keyType).toBe(spec.keyType);

@@ -171,7 +171,9 @@ describe("planSignature", () => {
   });
 
   it("refuses keys that do not sign", () => {
+    const des3: TokenKey = { ...rsa, keyType: "des3", bits: undefined };
+    expect(errorOf(() => planSignature(SOFTHSM, des3)).message).toContain("is a des3 key");
     const aes: TokenKey = { ...rsa, keyType: "aes", bits: undefined };
-    expect(errorOf(() => planSignature(SOFTHSM, aes)).message).toContain("is a aes key");
+    expect(errorOf(() => planSignature(SOFTHSM, aes)).message).toContain("-m SHA256-HMAC");
   });
 });
