@@ -10,4 +10,4 @@ export { prepareCert, runCert } from "./core/cert.js";
 export { runKeygen } from "./core/keygen.js";
 export { runReadObject } from "./core/read-object.js";
 export { prepareReq, runReq } from "./core/req.js";
-export { prepareObject, runWriteObject } from "./core/write-object.js";
+export { prepareObject, runWriteChain, runWriteObject } from "./core/write-object.js";

@@ -4,6 +4,8 @@ import { parseHexId } from "../options.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
 import { readInput } from "../files.js";
+import type { CommandContext } from "../context.js";
+import { TspError } from "../errors.js";
 
 const WRITE_TYPES = ["cert", "pubkey", "data"] as const;
 
@@ -14,6 +16,7 @@ interface WriteObjectFlags {
   label?: string;
   force?: boolean;
   private?: boolean;
+  chain?: boolean;
 }
 
 export function writeObjectCommand(): Command {
@@ -31,48 +34,70 @@ export function writeObjectCommand(): Command {
     .option("--label <label>", "CKA_LABEL (default: the label of the matching key)")
     .option("--force", "replace an object of the same class and id; store a mismatched certificate")
     .option("--private", "make the object private (readable only after login)")
+    .option(
+      "--chain",
+      "--type cert: store every certificate of a PEM file, each with its own key's id and label",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  $ tsp11 write-object --type cert -f key-1.pem --pin 1234\n  $ tsp11 write-object --type cert -f key-1.der --id 0001 --pin 1234\n  $ tsp11 write-object --type data -f notes.txt --label notes --pin 1234",
     )
     .action(
       withContext<WriteObjectFlags>(async (flags, ctx) => {
-        const { prepareObject, runWriteObject } = await import("../lazy.js");
+        const { prepareObject, runWriteChain, runWriteObject } = await import("../lazy.js");
+        if (flags.chain === true && flags.type !== "cert") {
+          throw new TspError("usage", "write-object: --chain goes with --type cert");
+        }
         // Read and parse first: a bad file is refused before any token is opened.
         const input = await readInput(flags.file, "input file");
         const prepared = prepareObject(flags.type, input);
-        let result: WriteObjectResult;
-        {
-          using scope = await ctx.openToken({ login: "required", rw: true });
-          result = runWriteObject(
-            scope,
-            prepared,
-            {
-              id: flags.id,
-              label: flags.label,
-              force: flags.force === true,
-              private: flags.private === true,
-            },
-            {
-              warn: (message) => {
-                ctx.output.warn(message);
-              },
-            },
+        const options = {
+          id: flags.id,
+          label: flags.label,
+          force: flags.force === true,
+          private: flags.private === true,
+        };
+        const hooks = {
+          warn: (message: string) => {
+            ctx.output.warn(message);
+          },
+        };
+        const chain = prepared.type === "cert" ? prepared.chain : [];
+        if (flags.chain !== true && chain.length > 1) {
+          const skipped = chain.length - 1;
+          hooks.warn(
+            `the file holds ${chain.length} certificates: only the first is stored, ${skipped} skipped (--chain stores them all)`,
           );
         }
+        let results: WriteObjectResult[];
+        {
+          using scope = await ctx.openToken({ login: "required", rw: true });
+          results =
+            flags.chain === true
+              ? runWriteChain(scope, chain, options, hooks)
+              : [runWriteObject(scope, prepared, options, hooks)];
+        }
         if (ctx.output.json) {
-          ctx.output.writeJson(result);
+          // --chain prints an array, one result per certificate; otherwise the one object.
+          ctx.output.writeJson(flags.chain === true ? results : results[0]);
           return;
         }
-        printRecord(ctx.output, [
-          ["class", result.class],
-          ["label", result.label],
-          ["id", result.id],
-          ["subject", result.subject],
-          ["issuer", result.issuer],
-          ["serial", result.serial],
-          ["uri", result.uri],
-        ]);
+        results.forEach((result, k) => {
+          if (k > 0) ctx.output.write("\n");
+          printResult(ctx, result);
+        });
       }),
     );
+}
+
+function printResult(ctx: CommandContext, result: WriteObjectResult): void {
+  printRecord(ctx.output, [
+    ["class", result.class],
+    ["label", result.label],
+    ["id", result.id],
+    ["subject", result.subject],
+    ["issuer", result.issuer],
+    ["serial", result.serial],
+    ["uri", result.uri],
+  ]);
 }
