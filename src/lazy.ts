@@ -11,4 +11,4 @@ export { prepareImport, runImport } from "./core/import-key.js";
 export { runKeygen } from "./core/keygen.js";
 export { runReadObject } from "./core/read-object.js";
 export { prepareReq, runReq } from "./core/req.js";
-export { prepareObject, runWriteObject } from "./core/write-object.js";
+export { prepareObject, runWriteChain, runWriteObject } from "./core/write-object.js";

@@ -8,6 +8,7 @@ import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
 import { DigestInfo, RsaSaPssParams } from "@peculiar/asn1-rsa";
 import { TspError } from "../errors.js";
 import { toArrayBuffer } from "./bytes.js";
+import { parseBer } from "./der.js";
 
 export type Hash = "sha256" | "sha384" | "sha512";
 
@@ -139,7 +140,7 @@ export function signatureSchemeOf(identifier: AlgorithmIdentifier): SignatureSch
   const hashOf = (hashOid: string) =>
     (Object.keys(HASHES) as Hash[]).find((hash) => HASHES[hash].oid === hashOid);
   if (oid === OID_RSASSA_PSS && identifier.parameters) {
-    const params = AsnConvert.parse(identifier.parameters, RsaSaPssParams);
+    const params = parseBer(identifier.parameters, RsaSaPssParams, "not valid RSA-PSS parameters");
     const hash = hashOf(params.hashAlgorithm.algorithm);
     return hash ? { kind: "rsa-pss", hash, saltLength: params.saltLength } : undefined;
   }

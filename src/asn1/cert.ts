@@ -25,16 +25,15 @@ import {
 import {
   bytesEqual,
   fromArrayBuffer,
-  integerToUnsigned,
   stripLeadingZeros,
   toArrayBuffer,
   toHex,
   unsignedToInteger,
 } from "./bytes.js";
 import { formatDn } from "./dn-format.js";
-import { parseDer } from "./der.js";
-import { decodePemOrDer } from "./pem.js";
-import { parseSpki, rsaSpki, type SpkiInfo } from "./spki.js";
+import { checkReencodes, parseBer, parseDer } from "./der.js";
+import { decodeAllPemOrDer, decodePemOrDer } from "./pem.js";
+import { parsePublicKey, parseSpki, rsaSpkiOfPkcs1, type SpkiInfo } from "./spki.js";
 
 export const CERTIFICATE_LABELS = ["CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"];
 
@@ -80,48 +79,124 @@ export interface ParsedCertificate {
   notAfter: Date;
   /** DER SubjectPublicKeyInfo, as encoded in the certificate. */
   spki: Uint8Array;
+  /** The subject as parsed (for the certificate's default label). */
+  subjectName: Name;
   /** OpenSSL's name of the signature algorithm, e.g. sha256WithRSAEncryption. */
   signatureAlgorithm: string;
 }
 
 const NOT_A_CERT = "not a PEM or DER X.509 certificate";
 
-/** A DER or PEM certificate (detected). Anything else is a one-line usage error. */
-export function parseCertificate(input: Uint8Array): ParsedCertificate {
-  const { der: decoded, label } = decodePemOrDer(input, CERTIFICATE_LABELS);
-  const cert = parseDer(decoded, Certificate, NOT_A_CERT);
-  const der = certificateBytes(decoded, cert, label === "TRUSTED CERTIFICATE");
-  if (!cert.tbsCertificateRaw) throw new TspError("usage", NOT_A_CERT);
-  const raw = parseDer(cert.tbsCertificateRaw, TbsCertificateRawFields, NOT_A_CERT);
-  const tbs = cert.tbsCertificate;
-  return {
-    der,
-    subjectDer: fromArrayBuffer(raw.subject),
-    issuerDer: fromArrayBuffer(raw.issuer),
-    serialDer: fromArrayBuffer(raw.serialNumber),
-    serialHex: serialValueHex(new Uint8Array(tbs.serialNumber)),
-    subject: formatDn(tbs.subject),
-    issuer: formatDn(tbs.issuer),
-    notBefore: tbs.validity.notBefore.getTime(),
-    notAfter: tbs.validity.notAfter.getTime(),
-    spki: fromArrayBuffer(raw.subjectPublicKeyInfo),
-    signatureAlgorithm: signatureAlgorithmNameFromOid(cert.signatureAlgorithm.algorithm),
-  };
+export interface CertificateParseOptions {
+  /**
+   * Read what a token already holds as leniently as the schema allows (BER, a key OpenSSL
+   * would refuse): listing shows its fields. Input to store or to sign with is never lenient.
+   */
+  lenient?: boolean;
 }
 
 /**
- * The certificate's own bytes. The parser ignores what follows the certificate, so a DER
- * re-encoding that is a strict prefix of the input reveals trailing data: refused, except in
- * OpenSSL's TRUSTED CERTIFICATE, where trust settings follow by design. A BER input (whose
- * re-encoding differs) is kept as given, since its signature covers those bytes.
+ * A DER or PEM certificate (detected); from PEM, the first CERTIFICATE block. Anything that is
+ * not strictly one (see parseCertificateDer) is a one-line usage error.
  */
-function certificateBytes(input: Uint8Array, cert: Certificate, trusted: boolean): Uint8Array {
+export function parseCertificate(
+  input: Uint8Array,
+  options: CertificateParseOptions = {},
+): ParsedCertificate {
+  const [first] = parseCertificates(input, options);
+  if (!first) throw new TspError("usage", NOT_A_CERT);
+  return first;
+}
+
+/** Every certificate of a PEM file (a chain), in file order; a DER input holds one. */
+export function parseCertificates(
+  input: Uint8Array,
+  options: CertificateParseOptions = {},
+): ParsedCertificate[] {
+  const blocks = decodeAllPemOrDer(input, CERTIFICATE_LABELS);
+  return blocks.map(({ der, label }, k) => {
+    try {
+      return parseCertificateDer(der, label === "TRUSTED CERTIFICATE", options);
+    } catch (error) {
+      if (blocks.length === 1 || !(error instanceof TspError)) throw error;
+      throw new TspError(error.kind, `certificate ${k + 1} of ${blocks.length}: ${error.message}`, {
+        cause: error,
+      });
+    }
+  });
+}
+
+/**
+ * One certificate's DER, strictly: it must re-encode to exactly its own bytes (no BER forms,
+ * no trailing bytes but OpenSSL's trust settings after a TRUSTED CERTIFICATE), and a public key
+ * of a kind tsp11 knows must be one OpenSSL would load (an EC point on its curve, a sane RSA
+ * key). Any other failure of the schema code is reported the same way, never thrown raw.
+ */
+function parseCertificateDer(
+  decoded: Uint8Array,
+  trusted: boolean,
+  options: CertificateParseOptions,
+): ParsedCertificate {
+  try {
+    const cert = parseBer(decoded, Certificate, NOT_A_CERT);
+    const der = trusted ? trustedPrefix(decoded, cert) : decoded;
+    if (!options.lenient) checkReencodes(cert, der, NOT_A_CERT);
+    if (!cert.tbsCertificateRaw) throw new TspError("usage", NOT_A_CERT);
+    const raw = parseBer(cert.tbsCertificateRaw, TbsCertificateRawFields, NOT_A_CERT);
+    const spki = fromArrayBuffer(raw.subjectPublicKeyInfo);
+    if (!options.lenient) checkCertificateKey(spki);
+    const tbs = cert.tbsCertificate;
+    return {
+      der,
+      subjectDer: fromArrayBuffer(raw.subject),
+      issuerDer: fromArrayBuffer(raw.issuer),
+      serialDer: fromArrayBuffer(raw.serialNumber),
+      serialHex: serialValueHex(new Uint8Array(tbs.serialNumber)),
+      subject: formatDn(tbs.subject),
+      issuer: formatDn(tbs.issuer),
+      notBefore: validDate(tbs.validity.notBefore.getTime(), "notBefore"),
+      notAfter: validDate(tbs.validity.notAfter.getTime(), "notAfter"),
+      spki,
+      subjectName: tbs.subject,
+      signatureAlgorithm: signatureAlgorithmNameFromOid(cert.signatureAlgorithm.algorithm),
+    };
+  } catch (error) {
+    if (error instanceof TspError) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TspError("usage", `${NOT_A_CERT}: ${why}`, { cause: error });
+  }
+}
+
+function validDate(date: Date, field: string): Date {
+  if (Number.isNaN(date.getTime())) throw new TspError("usage", `${NOT_A_CERT}: bad ${field} time`);
+  return date;
+}
+
+/** The key of a certificate, checked when it is one tsp11 reads (others are not its business). */
+function checkCertificateKey(spki: Uint8Array): void {
+  try {
+    parseSpki(spki);
+  } catch {
+    return;
+  }
+  parsePublicKey(spki);
+}
+
+/**
+ * The certificate part of an OpenSSL TRUSTED CERTIFICATE, where trust settings follow it by
+ * design: its re-encoding, when the input starts with it.
+ */
+function trustedPrefix(input: Uint8Array, cert: Certificate): Uint8Array {
   const reencoded = new Uint8Array(AsnConvert.serialize(cert));
   const isPrefix =
-    reencoded.length < input.length && bytesEqual(reencoded, input.subarray(0, reencoded.length));
-  if (!isPrefix) return input;
-  if (trusted) return reencoded;
-  throw new TspError("usage", `${NOT_A_CERT}: trailing data after the certificate`);
+    reencoded.length <= input.length && bytesEqual(reencoded, input.subarray(0, reencoded.length));
+  if (!isPrefix) {
+    throw new TspError(
+      "usage",
+      `${NOT_A_CERT}: not DER (it does not re-encode to its own bytes: a length, tag or value is malformed)`,
+    );
+  }
+  return reencoded;
 }
 
 /**
@@ -144,12 +219,18 @@ export interface ParsedPublicKey extends SpkiInfo {
  */
 export function parsePublicKeyInput(input: Uint8Array): ParsedPublicKey {
   const { der, label } = decodePemOrDer(input, ["PUBLIC KEY", "RSA PUBLIC KEY"]);
-  if (label === "RSA PUBLIC KEY") {
-    const rsa = parseDer(der, RSAPublicKey, "not a PKCS#1 RSA public key");
-    const spki = rsaSpki(integerToUnsigned(rsa.modulus), integerToUnsigned(rsa.publicExponent));
-    return { der: spki, ...parseSpki(spki) };
+  try {
+    if (label === "RSA PUBLIC KEY") {
+      parseDer(der, RSAPublicKey, "not a PKCS#1 RSA public key");
+      const spki = rsaSpkiOfPkcs1(der);
+      return { der: spki, ...parsePublicKey(spki) };
+    }
+    return { der, ...parsePublicKey(der) };
+  } catch (error) {
+    if (error instanceof TspError) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TspError("usage", `not a valid public key: ${why}`, { cause: error });
   }
-  return { der, ...parseSpki(der) };
 }
 
 export interface CertificateParams {

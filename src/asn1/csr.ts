@@ -25,6 +25,8 @@ import { formatDn } from "./dn-format.js";
 import { subjectAltNameExtension } from "./extensions.js";
 import { parseDer } from "./der.js";
 import { decodePemOrDer } from "./pem.js";
+import { parsePublicKey } from "./spki.js";
+import { TspError } from "../errors.js";
 
 /** PKCS#9 extensionRequest (RFC 2985 5.4.2): where a CSR asks for extensions. */
 export const OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
@@ -89,25 +91,38 @@ export interface ParsedCsr {
 function requestedExtensions(info: CertificationRequestInfo): Extension[] {
   const attribute = info.attributes.find((item) => item.type === OID_EXTENSION_REQUEST);
   const [value] = attribute?.values ?? [];
-  return value ? [...AsnConvert.parse(value, Extensions)] : [];
+  return value ? [...parseDer(value, Extensions, "not a valid extensionRequest")] : [];
 }
 
-/** Reads a DER or PEM CSR; anything else is a usage error. */
+const NOT_A_CSR = "not a PEM or DER certificate request";
+
+/**
+ * Reads a DER or PEM CSR, strictly: DER that re-encodes to its own bytes, a public key of a
+ * kind tsp11 knows and OpenSSL would load. Anything else is a usage error.
+ */
 export function parseCsr(input: Uint8Array): ParsedCsr {
   const { der } = decodePemOrDer(input, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]);
-  const csr = parseDer(der, CertificationRequest, "not a PEM or DER certificate request");
-  const info = csr.certificationRequestInfo;
-  return {
-    subject: formatDn(info.subject),
-    subjectDer: new Uint8Array(AsnConvert.serialize(info.subject)),
-    spki: new Uint8Array(AsnConvert.serialize(info.subjectPKInfo)),
-    signatureAlgorithm: signatureAlgorithmNameFromOid(csr.signatureAlgorithm.algorithm),
-    infoDer: csr.certificationRequestInfoRaw
-      ? fromArrayBuffer(csr.certificationRequestInfoRaw)
-      : new Uint8Array(AsnConvert.serialize(info)),
-    signature: fromArrayBuffer(csr.signature),
-    scheme: signatureSchemeOf(csr.signatureAlgorithm),
-    subjectName: info.subject,
-    requestedExtensions: requestedExtensions(info),
-  };
+  try {
+    const csr = parseDer(der, CertificationRequest, NOT_A_CSR);
+    const info = csr.certificationRequestInfo;
+    const spki = new Uint8Array(AsnConvert.serialize(info.subjectPKInfo));
+    parsePublicKey(spki);
+    return {
+      subject: formatDn(info.subject),
+      subjectDer: new Uint8Array(AsnConvert.serialize(info.subject)),
+      spki,
+      signatureAlgorithm: signatureAlgorithmNameFromOid(csr.signatureAlgorithm.algorithm),
+      infoDer: csr.certificationRequestInfoRaw
+        ? fromArrayBuffer(csr.certificationRequestInfoRaw)
+        : new Uint8Array(AsnConvert.serialize(info)),
+      signature: fromArrayBuffer(csr.signature),
+      scheme: signatureSchemeOf(csr.signatureAlgorithm),
+      subjectName: info.subject,
+      requestedExtensions: requestedExtensions(info),
+    };
+  } catch (error) {
+    if (error instanceof TspError) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TspError("usage", `${NOT_A_CSR}: ${why}`, { cause: error });
+  }
 }

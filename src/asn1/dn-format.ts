@@ -53,7 +53,7 @@ function formatAva(
   return `${typeName(ava.type)}=${value}`;
 }
 
-function valueText(value: AttributeValue): string | undefined {
+export function valueText(value: AttributeValue): string | undefined {
   return (
     value.utf8String ??
     value.printableString ??

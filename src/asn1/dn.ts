@@ -16,6 +16,7 @@ import {
   isDottedOid,
   type DnStringType,
 } from "./dn-attributes.js";
+import { parseDer } from "./der.js";
 import { dnError, scanDn, type RawAva } from "./dn-scan.js";
 
 export { formatDn, formatDnOpenssl } from "./dn-format.js";
@@ -35,7 +36,7 @@ export function parseDn(text: string): Name {
 
 /** A Name from its DER (a CA certificate's subject, as the issuer of what it signs). */
 export function nameFromDer(der: Uint8Array): Name {
-  return AsnConvert.parse(der, Name);
+  return parseDer(der, Name, "not a DER-encoded Name");
 }
 
 /** DER of a Name (CKA_SUBJECT, golden tests). */

@@ -22,6 +22,7 @@ import {
   id_ce_subjectKeyIdentifier,
 } from "@peculiar/asn1-x509";
 import { fromArrayBuffer, toArrayBuffer } from "./bytes.js";
+import { parseDer } from "./der.js";
 
 export type KeyUsageName = keyof typeof KeyUsageFlags;
 
@@ -62,7 +63,8 @@ export function authorityKeyIdentifierExtension(keyId: Uint8Array): Extension {
 
 /** The BIT STRING content of an SPKI: what key identifiers hash (RFC 5280 4.2.1.2, method 1). */
 export function subjectPublicKeyBytes(spki: Uint8Array): Uint8Array {
-  return fromArrayBuffer(AsnConvert.parse(spki, SubjectPublicKeyInfo).subjectPublicKey);
+  const info = parseDer(spki, SubjectPublicKeyInfo, "not a DER SubjectPublicKeyInfo");
+  return fromArrayBuffer(info.subjectPublicKey);
 }
 
 /** A non-critical subjectAltName extension (RFC 5280 4.2.1.6: critical only with an empty subject). */

@@ -17,7 +17,8 @@ import {
   unsignedToInteger,
   fromHex,
 } from "./bytes.js";
-import { curveFromEcParams, curveFromOid, type Curve } from "./curves.js";
+import { curveFromEcParams, curveFromOid, findCurve, type Curve } from "./curves.js";
+import { ecPointProblem } from "./ec-point.js";
 import { parseDer } from "./der.js";
 import { toPem } from "./pem.js";
 
@@ -47,6 +48,14 @@ export function rsaSpki(modulus: Uint8Array, publicExponent: Uint8Array): Uint8A
   return serializeSpki(
     new AlgorithmIdentifier({ algorithm: OID_RSA, parameters: null }),
     new Uint8Array(AsnConvert.serialize(key)),
+  );
+}
+
+/** SPKI around a PKCS#1 RSAPublicKey's DER ("RSA PUBLIC KEY" PEM), its bytes kept as they are. */
+export function rsaSpkiOfPkcs1(rsaPublicKey: Uint8Array): Uint8Array {
+  return serializeSpki(
+    new AlgorithmIdentifier({ algorithm: OID_RSA, parameters: null }),
+    rsaPublicKey,
   );
 }
 
@@ -82,6 +91,11 @@ export function unwrapEcPoint(ecPoint: Uint8Array, curve?: Curve): Uint8Array {
   throw new TspError("usage", `CKA_EC_POINT is not ${what} (${ecPoint.length} bytes)`);
 }
 
+/** CKA_EC_POINT of a raw point: the DER OCTET STRING around it, as PKCS#11 says. */
+export function wrapEcPoint(point: Uint8Array): Uint8Array {
+  return new Uint8Array(AsnConvert.serialize(new OctetString(toArrayBuffer(point))));
+}
+
 function isRawPoint(bytes: Uint8Array, curve: Curve): boolean {
   if (curve.keyType === "ec-edwards") return bytes.length === curve.fieldBytes;
   const first = bytes[0];
@@ -104,6 +118,67 @@ function parseOctetString(bytes: Uint8Array): Uint8Array | undefined {
 function serializeSpki(algorithm: AlgorithmIdentifier, key: Uint8Array): Uint8Array {
   const spki = new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: toArrayBuffer(key) });
   return new Uint8Array(AsnConvert.serialize(spki));
+}
+
+/**
+ * What a DER SPKI from outside (a file, a certificate, a request) holds, checked as a key
+ * OpenSSL would use: strict DER, an EC point on its curve, an Edwards key of its size, an RSA
+ * key with a positive odd modulus of at least 512 bits and an odd exponent from 3 to below the
+ * modulus. Any failure is a usage error naming it.
+ */
+export function parsePublicKey(der: Uint8Array): SpkiInfo {
+  const info = parseSpki(der);
+  // EC keys on curves tsp11 does not know are left to whoever knows them.
+  if (info.keyType === "rsa") checkRsa(der);
+  else checkPoint(info);
+  return info;
+}
+
+const MIN_RSA_BITS = 512;
+
+function checkRsa(der: Uint8Array): void {
+  const spki = parseDer(der, SubjectPublicKeyInfo, "not a DER SubjectPublicKeyInfo");
+  const rsa = parseDer(spki.subjectPublicKey, RSAPublicKey, "not a valid RSA public key");
+  const modulus = new Uint8Array(rsa.modulus);
+  const exponent = new Uint8Array(rsa.publicExponent);
+  const bad = (why: string) => new TspError("usage", `not a valid RSA public key: ${why}`);
+  if (((modulus[0] ?? 0) & 0x80) !== 0) throw bad("the modulus is negative");
+  if (((exponent[0] ?? 0) & 0x80) !== 0) throw bad("the public exponent is negative");
+  const n = integerToUnsigned(rsa.modulus);
+  const e = integerToUnsigned(rsa.publicExponent);
+  const bits = bitLength(n);
+  if (bits < MIN_RSA_BITS) throw bad(`the modulus has ${bits} bits (at least ${MIN_RSA_BITS})`);
+  if (((n[n.length - 1] ?? 0) & 1) === 0) throw bad("the modulus is even");
+  if (((e[e.length - 1] ?? 0) & 1) === 0 || (e.length === 1 && (e[0] ?? 0) < 3)) {
+    throw bad("the public exponent is not an odd number of at least 3");
+  }
+  if (compareUnsigned(e, n) >= 0) throw bad("the public exponent is not below the modulus");
+}
+
+/** Compares two unsigned big-endian numbers without leading zeros. */
+function compareUnsigned(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return a.length - b.length;
+  const k = a.findIndex((v, i) => v !== b[i]);
+  return k < 0 ? 0 : (a[k] ?? 0) - (b[k] ?? 0);
+}
+
+/**
+ * What OpenSSL checks when it loads an EC or Edwards key: an EC point on its curve (the curve
+ * equation, see ec-point.ts), an Edwards key of its curve's size.
+ */
+function checkPoint(info: SpkiInfo): void {
+  const curve = info.curve ? findCurve(info.curve) : undefined;
+  const point = info.ecPoint ?? new Uint8Array();
+  if (!curve) return;
+  if (curve.keyType === "ec-edwards") {
+    if (point.length === curve.fieldBytes) return;
+    throw new TspError(
+      "usage",
+      `not a valid ${curve.name} public key: ${point.length} bytes, not ${curve.fieldBytes}`,
+    );
+  }
+  const problem = ecPointProblem(curve.name, point);
+  if (problem) throw new TspError("usage", `not a valid EC public key: ${problem}`);
 }
 
 /** What a DER SPKI holds. Anything else than an RSA, EC or Edwards key is a usage error. */

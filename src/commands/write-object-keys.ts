@@ -137,7 +137,7 @@ export async function runImportCommand(
   let written: ImportedObject[];
   {
     using scope = await ctx.openToken({ login: "required", rw: true });
-    written = runImport(
+    written = await runImport(
       scope,
       prepared,
       {

@@ -1,10 +1,11 @@
 import { Command, Option } from "commander";
+import type { CommandContext } from "../context.js";
 import type { WriteObjectResult, WriteType } from "../core/write-object.js";
+import { TspError, usageError } from "../errors.js";
+import { readInput } from "../files.js";
 import { parseHexId } from "../options.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
-import { readInput } from "../files.js";
-import { usageError } from "../errors.js";
 import { importKeyOptions, refuseKeyOptions, runImportCommand } from "./write-object-keys.js";
 import type { ImportFlags } from "./write-object-keys.js";
 
@@ -19,6 +20,7 @@ interface WriteObjectFlags extends ImportFlags {
   label?: string;
   force?: boolean;
   private?: boolean;
+  chain?: boolean;
 }
 
 export function writeObjectCommand(): Command {
@@ -39,7 +41,11 @@ export function writeObjectCommand(): Command {
     )
     .option("--label <label>", "CKA_LABEL (default: the label of the matching key)")
     .option("--force", "replace an object of the same class and id; store a mismatched certificate")
-    .option("--private", "make the object private (readable only after login)");
+    .option("--private", "make the object private (readable only after login)")
+    .option(
+      "--chain",
+      "--type cert: store every certificate of a PEM file, each with its own key's id and label",
+    );
   return importKeyOptions(command)
     .addHelpText(
       "after",
@@ -48,51 +54,78 @@ export function writeObjectCommand(): Command {
     .action(
       withContext<WriteObjectFlags>(async (flags, ctx) => {
         if (flags.type === "privkey" || flags.type === "pkcs12" || flags.type === "secret") {
+          if (flags.chain === true) throw usageError("write-object: --chain goes with --type cert");
           await runImportCommand({ ...flags, type: flags.type }, ctx);
           return;
         }
         refuseKeyOptions(flags, flags.type);
-        const { prepareObject, runWriteObject } = await import("../lazy.js");
-        // Read and parse first: a bad file is refused before any token is opened.
-        const input = await readInput(requireFile(flags.file), "input file");
-        const prepared = prepareObject(flags.type, input);
-        let result: WriteObjectResult;
-        {
-          using scope = await ctx.openToken({ login: "required", rw: true });
-          result = await runWriteObject(
-            scope,
-            prepared,
-            {
-              id: flags.id,
-              label: flags.label,
-              force: flags.force === true,
-              private: flags.private === true,
-            },
-            {
-              warn: (message) => {
-                ctx.output.warn(message);
-              },
-            },
-          );
-        }
-        if (ctx.output.json) {
-          ctx.output.writeJson(result);
-          return;
-        }
-        printRecord(ctx.output, [
-          ["class", result.class],
-          ["label", result.label],
-          ["id", result.id],
-          ["subject", result.subject],
-          ["issuer", result.issuer],
-          ["serial", result.serial],
-          ["uri", result.uri],
-        ]);
+        await writeObjects({ ...flags, type: flags.type }, ctx);
       }),
     );
+}
+
+/** Certificates (one, or a chain), public keys and data objects. */
+async function writeObjects(
+  flags: WriteObjectFlags & { type: WriteType },
+  ctx: CommandContext,
+): Promise<void> {
+  const { prepareObject, runWriteChain, runWriteObject } = await import("../lazy.js");
+  if (flags.chain === true && flags.type !== "cert") {
+    throw new TspError("usage", "write-object: --chain goes with --type cert");
+  }
+  // Read and parse first: a bad file is refused before any token is opened.
+  const input = await readInput(requireFile(flags.file), "input file");
+  const prepared = prepareObject(flags.type, input);
+  const options = {
+    id: flags.id,
+    label: flags.label,
+    force: flags.force === true,
+    private: flags.private === true,
+  };
+  const hooks = {
+    warn: (message: string) => {
+      ctx.output.warn(message);
+    },
+  };
+  const chain = prepared.type === "cert" ? prepared.chain : [];
+  if (flags.chain !== true && chain.length > 1) {
+    const skipped = chain.length - 1;
+    hooks.warn(
+      `the file holds ${chain.length} certificates: only the first is stored, ${skipped} skipped (--chain stores them all)`,
+    );
+  }
+  let results: WriteObjectResult[];
+  {
+    using scope = await ctx.openToken({ login: "required", rw: true });
+    results =
+      flags.chain === true
+        ? await runWriteChain(scope, chain, options, hooks)
+        : [await runWriteObject(scope, prepared, options, hooks)];
+  }
+  if (ctx.output.json) {
+    // --chain prints an array, one result per certificate; otherwise the one object.
+    ctx.output.writeJson(flags.chain === true ? results : results[0]);
+    return;
+  }
+  results.forEach((result, k) => {
+    if (k > 0) ctx.output.write("\n");
+    printResult(ctx, result);
+  });
 }
 
 function requireFile(file: string | undefined): string {
   if (file === undefined) throw usageError("write-object: -f/--file is required");
   return file;
+}
+
+function printResult(ctx: CommandContext, result: WriteObjectResult): void {
+  printRecord(ctx.output, [
+    ["class", result.class],
+    ["label", result.label],
+    ["id", result.id],
+    ["subject", result.subject],
+    ["issuer", result.issuer],
+    ["serial", result.serial],
+    ["uri", result.uri],
+  ]);
 }

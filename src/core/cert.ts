@@ -83,8 +83,22 @@ function randomSerial(): Uint8Array {
   return serial;
 }
 
-/** Node's verify() for a request's self-signature. */
+/**
+ * Node's verify() for a request's self-signature. The key was checked by parseCsr; what can
+ * still fail (a signature algorithm that does not fit the key) is the request's fault: exit 2.
+ */
 function requestSignatureValid(csr: ParsedCsr, scheme: SignatureScheme): boolean {
+  try {
+    return verifyRequest(csr, scheme);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new TspError("usage", `cert: the request's signature cannot be checked: ${why}`, {
+      cause,
+    });
+  }
+}
+
+function verifyRequest(csr: ParsedCsr, scheme: SignatureScheme): boolean {
   const key = createPublicKey({ key: Buffer.from(csr.spki), format: "der", type: "spki" });
   switch (scheme.kind) {
     case "rsa-pkcs1":
@@ -115,7 +129,7 @@ function prepareRequest(input: CertInput): PreparedCert["request"] & { subject: 
       "usage",
       "cert: --csr needs --issuer-cert, the CA certificate of the token key",
     );
-  const csr = parseCsr(input.csr);
+  const csr = withWhat("request", () => parseCsr(input.csr ?? new Uint8Array()));
   if (!csr.scheme)
     throw new TspError(
       "usage",
@@ -127,11 +141,23 @@ function prepareRequest(input: CertInput): PreparedCert["request"] & { subject: 
   return {
     subject: csr.subjectName,
     spki: csr.spki,
-    issuer: parseCertificate(input.issuerCert),
+    issuer: withWhat("issuer certificate", () =>
+      parseCertificate(input.issuerCert ?? new Uint8Array()),
+    ),
     sanExtension: csr.requestedExtensions.find(
       (extension) => extension.extnID === OID_SUBJECT_ALT_NAME,
     ),
   };
+}
+
+/** A parse error, prefixed with what was being read. */
+function withWhat<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof TspError)) throw error;
+    throw new TspError(error.kind, `cert: read the ${what}: ${error.message}`, { cause: error });
+  }
 }
 
 export function prepareCert(input: CertInput): PreparedCert {

@@ -33,7 +33,9 @@ import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenScope } from "../pkcs11/token.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { WriteObjectResult } from "./write-object.js";
-import { commonNameOf } from "./write-object.js";
+import { certificateLabel } from "../asn1/cert-label.js";
+import { withTokenLock } from "../pkcs11/token-lock.js";
+import { lockKeyOf } from "./write-object.js";
 
 export const IMPORT_TYPES = ["privkey", "pkcs12", "secret"] as const;
 export type ImportType = (typeof IMPORT_TYPES)[number];
@@ -396,7 +398,10 @@ function planPkcs12(
   const { certificate } = prepared;
   const label = requireLabel(
     options.label ??
-      (prepared.keyName || (certificate ? commonNameOf(certificate.subject) : undefined)),
+      (prepared.keyName ||
+        (certificate
+          ? certificateLabel(certificate.subjectName, certificate.serialHex)
+          : undefined)),
     "a bundle whose key has no friendlyName",
   );
   const planned = planKeyPair(session, prepared.key, label, options);
@@ -404,7 +409,11 @@ function planPkcs12(
   const certificates: [ParsedCertificate, Uint8Array, string][] = [];
   if (certificate) certificates.push([certificate, keyId, label]);
   for (const cert of prepared.chain) {
-    certificates.push([cert, idOfSpki(cert.spki), commonNameOf(cert.subject) ?? ""]);
+    certificates.push([
+      cert,
+      idOfSpki(cert.spki),
+      certificateLabel(cert.subjectName, cert.serialHex),
+    ]);
   }
   for (const [cert, id, certLabel] of certificates) {
     const plan = planCertificate(session, cert, id, certLabel, options, hooks);
@@ -487,8 +496,22 @@ function createAll(session: TokenSession, planned: PlannedObject[]): Handle[] {
   return created;
 }
 
-/** Stores the prepared key (and certificates); returns every object written. */
+/**
+ * Stores the prepared key (and certificates); returns every object written. Checked and
+ * created under the token's lock, as write-object and keygen are.
+ */
 export function runImport(
+  scope: TokenScope,
+  prepared: PreparedImport,
+  options: ImportOptions,
+  hooks: ImportHooks,
+): Promise<ImportedObject[]> {
+  return withTokenLock(lockKeyOf(scope), "write-object", () =>
+    Promise.resolve(importUnlocked(scope, prepared, options, hooks)),
+  );
+}
+
+function importUnlocked(
   scope: TokenScope,
   prepared: PreparedImport,
   options: ImportOptions,

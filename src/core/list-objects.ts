@@ -136,7 +136,7 @@ async function certificateReader(): Promise<CertificateReader> {
   const { parseCertificate } = await import("../lazy.js");
   return (der) => {
     try {
-      const cert = parseCertificate(der);
+      const cert = parseCertificate(der, { lenient: true });
       return {
         subject: cert.subject,
         issuer: cert.issuer,

@@ -5,10 +5,11 @@
  * exists.
  */
 import { createHash } from "node:crypto";
-import { parseCertificate, parsePublicKeyInput } from "../asn1/cert.js";
+import { parseCertificates, parsePublicKeyInput } from "../asn1/cert.js";
+import { certificateLabel } from "../asn1/cert-label.js";
 import type { ParsedCertificate, ParsedPublicKey } from "../asn1/cert.js";
 import { findCurve } from "../asn1/curves.js";
-import { parseSpki, spkiEquals, unwrapEcPoint } from "../asn1/spki.js";
+import { parseSpki, spkiEquals, unwrapEcPoint, wrapEcPoint } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import type { AttributeInput } from "../pkcs11/attributes.js";
 import type { Handle } from "../pkcs11/lib.js";
@@ -17,6 +18,7 @@ import type { ObjectClass } from "../pkcs11/names.js";
 import { CLASS_VALUES, keyTypeValue, URI_TYPES } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenScope } from "../pkcs11/token.js";
+import type { TokenLockKey } from "../pkcs11/token-lock.js";
 import { withTokenLock } from "../pkcs11/token-lock.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { PublicKeyMaterial } from "./public-key.js";
@@ -27,7 +29,13 @@ export type WriteType = (typeof WRITE_TYPES)[number];
 
 /** A parsed input, ready to be written. */
 export type PreparedObject =
-  | { type: "cert"; cert: ParsedCertificate }
+  | {
+      type: "cert";
+      /** The certificate stored by runWriteObject: the file's first. */
+      cert: ParsedCertificate;
+      /** Every certificate of the file, the first included (runWriteChain stores them all). */
+      chain: ParsedCertificate[];
+    }
   | { type: "pubkey"; key: ParsedPublicKey; material: PublicKeyMaterial }
   | { type: "data"; value: Uint8Array };
 
@@ -61,8 +69,12 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
  */
 export function prepareObject(type: WriteType, input: Uint8Array): PreparedObject {
   switch (type) {
-    case "cert":
-      return { type, cert: withWhat("certificate", () => parseCertificate(input)) };
+    case "cert": {
+      const chain = withWhat("certificate", () => parseCertificates(input));
+      const [cert] = chain;
+      if (!cert) throw new TspError("usage", "write-object: the file holds no certificate");
+      return { type, cert, chain };
+    }
     case "pubkey": {
       const key = withWhat("public key", () => parsePublicKeyInput(input));
       return { type, key, material: materialOf(key) };
@@ -85,13 +97,6 @@ function withWhat<T>(what: string, parse: () => T): T {
   }
 }
 
-/** DER OCTET STRING around `content`: how PKCS#11 stores CKA_EC_POINT. */
-function derOctetString(content: Uint8Array): Uint8Array {
-  const n = content.length;
-  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, (n >> 8) & 0xff, n & 0xff];
-  return Uint8Array.from([0x04, ...length, ...content]);
-}
-
 /** The PKCS#11 attributes of a public key file's key. */
 function materialOf(key: ParsedPublicKey): PublicKeyMaterial {
   if (key.keyType === "rsa") {
@@ -111,7 +116,7 @@ function materialOf(key: ParsedPublicKey): PublicKeyMaterial {
   return {
     keyType: curve.keyType,
     ecParams: Buffer.from(curve.ecParamsHex, "hex"),
-    ecPoint: Buffer.from(derOctetString(point)),
+    ecPoint: Buffer.from(wrapEcPoint(point)),
   };
 }
 
@@ -159,32 +164,6 @@ function preferPrivate(keys: TokenKeyInfo[]): TokenKeyInfo | undefined {
   return keys.find((k) => k.cls === "private-key") ?? keys[0];
 }
 
-/** First non-empty CN of an RFC 4514 name, unescaped; the label of a certificate without a key. */
-export function commonNameOf(rfc4514: string): string | undefined {
-  const parts: string[] = [];
-  let current = "";
-  for (let i = 0; i < rfc4514.length; i++) {
-    const ch = rfc4514[i] ?? "";
-    if (ch === "\\") {
-      current += ch + (rfc4514[i + 1] ?? "");
-      i++;
-    } else if (ch === "," || ch === "+") {
-      parts.push(current);
-      current = "";
-    } else current += ch;
-  }
-  parts.push(current);
-  for (const part of parts) {
-    const match = /^\s*(?:CN|2\.5\.4\.3)\s*=(.*)$/i.exec(part);
-    if (!match) continue;
-    const value = (match[1] ?? "")
-      .replace(/\\([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
-      .replace(/\\(.)/g, "$1");
-    if (value !== "" && !value.startsWith("#")) return value;
-  }
-  return undefined;
-}
-
 interface Placement {
   id: Uint8Array;
   label: string | undefined;
@@ -218,7 +197,10 @@ function placeCertificate(
         `the certificate's public key does not match key ${shownId}; stored anyway (--force)`,
       );
     }
-    return { id: options.id, label: options.label ?? preferPrivate(keys)?.label };
+    return {
+      id: options.id,
+      label: options.label ?? keyLabelOr(preferPrivate(keys)?.label, cert),
+    };
   }
   const matching = tokenKeys(session).filter(
     (k) => k.spki !== undefined && spkiEquals(k.spki, cert.spki),
@@ -231,11 +213,63 @@ function placeCertificate(
     );
   }
   const key = preferPrivate(matching);
-  if (key) return { id: key.id, label: options.label ?? key.label };
   return {
-    id: certificateKeyId(cert),
-    label: options.label ?? commonNameOf(cert.subject),
+    id: key ? key.id : certificateKeyId(cert),
+    label: options.label ?? keyLabelOr(key?.label, cert),
   };
+}
+
+/**
+ * The label of the certificate's key, else the certificate's own (see cert-label.ts): never
+ * empty, never raw control characters.
+ */
+function keyLabelOr(keyLabel: string | undefined, cert: ParsedCertificate): string {
+  if (keyLabel !== undefined && keyLabel !== "") return keyLabel;
+  return certificateLabel(cert.subjectName, cert.serialHex);
+}
+
+/**
+ * `--chain`: every certificate of the file, each placed as on its own (its key's id and label,
+ * or the SHA-1 of its public key). All are placed and checked for conflicts before the first is
+ * created, so a conflict stores none of them.
+ */
+export function runWriteChain(
+  scope: TokenScope,
+  chain: ParsedCertificate[],
+  options: WriteObjectOptions,
+  hooks: WriteObjectHooks,
+): Promise<WriteObjectResult[]> {
+  if (options.id !== undefined || options.label !== undefined) {
+    throw new TspError(
+      "usage",
+      "write-object: --chain gives each certificate its own id and label; drop --id and --label",
+    );
+  }
+  // Checked and created under one hold of the token's lock: no other process slips a
+  // conflicting certificate in between.
+  return withTokenLock(lockKeyOf(scope), "write-object", () => {
+    const quiet: WriteObjectHooks = { warn: () => undefined };
+    const seen = new Map<string, number>();
+    chain.forEach((cert, k) => {
+      const { id } = placeCertificate(scope.session, cert, options, quiet);
+      const shown = hex(id);
+      const earlier = seen.get(shown);
+      if (earlier !== undefined) {
+        throw new TspError(
+          "usage",
+          `write-object: certificates ${earlier + 1} and ${k + 1} of the chain would both get id ${shown}`,
+        );
+      }
+      seen.set(shown, k);
+      const existing = conflictsOf(scope.session, "certificate", { id });
+      refuseConflicts(existing, `a certificate with id ${shown}`, options);
+    });
+    return Promise.resolve(
+      chain.map((cert) =>
+        writeUnlocked(scope, { type: "cert", cert, chain: [cert] }, options, hooks),
+      ),
+    );
+  });
 }
 
 /** A public key goes with the private key of its id: same label, and the same public half. */
@@ -280,14 +314,14 @@ export function runWriteObject(
   options: WriteObjectOptions,
   hooks: WriteObjectHooks,
 ): Promise<WriteObjectResult> {
-  const key = {
-    modulePath: scope.module.path,
-    serial: scope.token.serial,
-    label: scope.token.label,
-  };
-  return withTokenLock(key, "write-object", () =>
+  return withTokenLock(lockKeyOf(scope), "write-object", () =>
     Promise.resolve(writeUnlocked(scope, prepared, options, hooks)),
   );
+}
+
+/** The token a lock is for: its module and serial (label when it has no serial). */
+export function lockKeyOf(scope: TokenScope): TokenLockKey {
+  return { modulePath: scope.module.path, serial: scope.token.serial, label: scope.token.label };
 }
 
 function writeUnlocked(

@@ -408,7 +408,7 @@ describe.skipIf(!available)("write-object", () => {
       ["cert", "truncated.der", /not a PEM or DER X\.509 certificate/],
       ["cert", "truncated.pem", /malformed PEM/],
       ["cert", "badbase64.pem", /bad base64/],
-      ["cert", "trailing.der", /trailing data/],
+      ["cert", "trailing.der", /3 trailing bytes after the structure/],
       ["cert", "rsa-1.csr", /found PEM CERTIFICATE REQUEST/],
       ["cert", "caKey.pem", /found PEM PRIVATE KEY/],
       ["cert", "ca-pub.pem", /found PEM PUBLIC KEY/],

@@ -69,8 +69,8 @@ export const objectRoutes = [
           params.label,
           pin,
           "required",
-          ({ scope }) =>
-            Promise.resolve(writtenOf(body.type, runImport(scope, prepared, options, warnTo(log)))),
+          async ({ scope }) =>
+            writtenOf(body.type, await runImport(scope, prepared, options, warnTo(log))),
           { writes: true },
         );
       }

@@ -66,7 +66,7 @@ describe("ecdsaDerToRaw", () => {
     expect(() => ecdsaDerToRaw(wide, 32)).toThrow(/does not fit 32-byte halves/);
     expect(() => ecdsaDerToRaw(fromHex("3006020180020101"), 32)).toThrow(TspError);
     expect(() => ecdsaDerToRaw(fromHex("deadbeef"), 32)).toThrow(TspError);
-    expect(() => ecdsaDerToRaw(fromHex("300602010102010100"), 32)).toThrow(/trailing data/);
+    expect(() => ecdsaDerToRaw(fromHex("300602010102010100"), 32)).toThrow(/1 trailing byte after/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { decodePemOrDer, toPem } from "../../../src/asn1/pem.js";
+import { decodeAllPemOrDer, decodePemOrDer, toPem } from "../../../src/asn1/pem.js";
 import { TspError } from "../../../src/errors.js";
 
 const CERT_LABELS = ["CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"];
@@ -63,16 +63,62 @@ describe("decodePemOrDer", () => {
   it("refuses bad base64", () => {
     const pem = "-----BEGIN CERTIFICATE-----\nAAA*AAAA\n-----END CERTIFICATE-----\n";
     expect(usageMessage(() => decodePemOrDer(text(pem), CERT_LABELS))).toBe(
-      "not a PEM CERTIFICATE or DER input: bad base64 in the PEM body",
+      'not a PEM CERTIFICATE or DER input: bad base64 in the PEM body: the character "*" is not base64',
     );
+  });
+
+  it("refuses non-canonical base64: bad padding, padding bits, truncation, '=' inside", () => {
+    const pem = (body: string) =>
+      text(`-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`);
+    // "QR==" decodes to the same byte as "QQ==" but with non-zero spare bits.
+    expect(usageMessage(() => decodePemOrDer(pem("QR=="), CERT_LABELS))).toContain(
+      "non-zero padding bits",
+    );
+    expect(usageMessage(() => decodePemOrDer(pem("QQ="), CERT_LABELS))).toContain("truncated");
+    expect(usageMessage(() => decodePemOrDer(pem("QQ==QQ=="), CERT_LABELS))).toContain(
+      "'=' padding before the end",
+    );
+    expect(decodePemOrDer(pem("QQ=="), CERT_LABELS).der).toEqual(Uint8Array.of(0x41));
+  });
+
+  it("refuses a stray or unterminated block after a good one", () => {
+    const good = toPem(bytes(30), "CERTIFICATE");
+    const cut = `${good}-----BEGIN CERTIFICATE-----\nAAAA\n`;
+    expect(usageMessage(() => decodePemOrDer(text(cut), CERT_LABELS))).toMatch(
+      /malformed PEM: .*BEGIN CERTIFICATE.* has no matching END line/,
+    );
+    const nested = `-----BEGIN CERTIFICATE-----\nAAAA\n${good}`;
+    expect(usageMessage(() => decodePemOrDer(text(nested), CERT_LABELS))).toContain(
+      "a block CERTIFICATE has no END line",
+    );
+    const badSecond = `${good}${toPem(bytes(30), "CERTIFICATE").replace("\n", "\n*")}`;
+    expect(usageMessage(() => decodePemOrDer(text(badSecond), CERT_LABELS))).toContain(
+      "bad base64",
+    );
+  });
+
+  it("decodeAllPemOrDer returns every block of a wanted label, in order", () => {
+    const [a, b] = [bytes(20), bytes(40)];
+    const input = text(
+      toPem(a, "CERTIFICATE") + toPem(bytes(5), "PRIVATE KEY") + toPem(b, "CERTIFICATE"),
+    );
+    expect(decodeAllPemOrDer(input, CERT_LABELS).map((block) => block.der)).toEqual([a, b]);
+  });
+
+  it("refuses PEM headers (an encrypted PEM)", () => {
+    const pem =
+      "-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n\nQQ==\n-----END CERTIFICATE-----\n";
+    expect(usageMessage(() => decodePemOrDer(text(pem), CERT_LABELS))).toContain("PEM headers");
   });
 
   it("refuses an empty PEM body and a PEM without END", () => {
     const empty = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n";
-    expect(usageMessage(() => decodePemOrDer(text(empty), CERT_LABELS))).toContain("bad base64");
+    expect(usageMessage(() => decodePemOrDer(text(empty), CERT_LABELS))).toContain(
+      "the PEM body is empty",
+    );
     const cut = "-----BEGIN CERTIFICATE-----\nAAAA\n";
     expect(usageMessage(() => decodePemOrDer(text(cut), CERT_LABELS))).toBe(
-      "not a PEM CERTIFICATE or DER input: malformed PEM",
+      'not a PEM CERTIFICATE or DER input: malformed PEM: "-----BEGIN CERTIFICATE-----" has no matching END line',
     );
   });
 
