@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import type { Agent, IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
 import { BIN } from "./softhsm.js";
 
 export interface ServeTarget {
@@ -82,6 +83,67 @@ export function http(
     req.on("error", reject);
     // A server that answers 413 early may close before the whole body is written.
     req.end(payload);
+  });
+}
+
+/** One HTTP/1.1 answer parsed from raw bytes: undefined until all of it has arrived. */
+function parseAnswer(bytes: Buffer, ended: boolean): HttpResult | undefined {
+  const split = bytes.indexOf("\r\n\r\n");
+  if (split < 0) return undefined;
+  const [statusLine = "", ...lines] = bytes.subarray(0, split).toString("latin1").split("\r\n");
+  const headers: IncomingHttpHeaders = {};
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0);
+  const rest = bytes.subarray(split + 4);
+  const length = headers["content-length"];
+  if (length === undefined && !ended) return undefined;
+  if (length !== undefined && rest.length < Number(length)) return undefined;
+  const text = rest.subarray(0, length === undefined ? rest.length : Number(length)).toString();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, headers, text, json };
+}
+
+/**
+ * Sends raw bytes (malformed requests, huge headers, a request the server refuses before its
+ * body) and reads the one answer, whatever happens to the write: a server that answers early
+ * and closes makes the write fail (EPIPE, ECONNRESET), which is not what is tested.
+ */
+export function rawHttp(target: ServeTarget, bytes: string | Buffer): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const socket =
+      target.socketPath !== undefined
+        ? connect(target.socketPath)
+        : connect({ host: "127.0.0.1", port: target.port ?? 0 });
+    const chunks: Buffer[] = [];
+    let failure: Error | undefined;
+    const finish = (ended: boolean) => {
+      const answer = parseAnswer(Buffer.concat(chunks), ended);
+      if (answer) {
+        socket.destroy();
+        resolve(answer);
+      } else if (ended) {
+        reject(failure ?? new Error(`no complete answer: ${Buffer.concat(chunks).toString()}`));
+      }
+    };
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      finish(false);
+    });
+    socket.on("error", (error) => (failure = error));
+    socket.on("close", () => {
+      finish(true);
+    });
+    socket.write(bytes, () => {
+      // Errors of the write are the "error" event's; the answer is what counts.
+    });
   });
 }
 

@@ -41,8 +41,29 @@ describe.skipIf(!available)("module loading", () => {
         code: "not-found",
         exit: 3,
         message: "load module: no PKCS#11 module at /nonexistent.so",
+        kind: "not-found",
       },
     });
+  });
+
+  it("says the kind of every JSON error, and the CKR name when a PKCS#11 call failed", async () => {
+    await using token = await tempToken();
+    const wrongPin = await token.tsp11(["list-objects", "--json", "--pin", "0000"]);
+    expect(wrongPin.code).toBe(4);
+    expect(JSON.parse(wrongPin.stderr)).toEqual({
+      error: {
+        code: "CKR_PIN_INCORRECT",
+        exit: 4,
+        message: expect.stringMatching(/ \(CKR_PIN_INCORRECT\)$/) as unknown,
+        kind: "auth",
+        ckr: "CKR_PIN_INCORRECT",
+      },
+    });
+    const usage = await token.tsp11(["list-objects", "--json", "--frobnicate"]);
+    expect(usage.code).toBe(2);
+    const { error } = JSON.parse(usage.stderr) as { error: Record<string, unknown> };
+    expect(error).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
+    expect(error).not.toHaveProperty("ckr");
   });
 
   it("treats unknown options as usage errors (exit 2)", async () => {
