@@ -11,6 +11,8 @@ import { connect } from "node:net";
 import { BIN } from "./softhsm.js";
 
 export interface ServeTarget {
+  /** The address to connect to (default 127.0.0.1). */
+  host?: string;
   port?: number;
   socketPath?: string;
   /** HTTPS with this CA certificate (PEM). */
@@ -52,7 +54,7 @@ export function http(
   return new Promise((resolve, reject) => {
     const req = send(
       {
-        host: "127.0.0.1",
+        host: target.host ?? "127.0.0.1",
         port: target.port,
         socketPath: target.socketPath,
         method,
@@ -121,7 +123,7 @@ export function rawHttp(target: ServeTarget, bytes: string | Buffer): Promise<Ht
     const socket =
       target.socketPath !== undefined
         ? connect(target.socketPath)
-        : connect({ host: "127.0.0.1", port: target.port ?? 0 });
+        : connect({ host: target.host ?? "127.0.0.1", port: target.port ?? 0 });
     const chunks: Buffer[] = [];
     let failure: Error | undefined;
     const finish = (ended: boolean) => {
@@ -202,10 +204,14 @@ export function startServe(
       clearTimeout(timer);
       child.stderr.off("data", onData);
       const address = line.address;
-      const port = /:(\d+)$/.exec(address)?.[1];
-      const target: ServeTarget = address.startsWith("/")
-        ? { socketPath: address }
-        : { port: Number(port), ...(ca ? { ca } : {}) };
+      const url = address.startsWith("/") ? undefined : new URL(address);
+      const target: ServeTarget = url
+        ? {
+            host: url.hostname.replace(/^\[|\]$/g, ""),
+            port: Number(url.port),
+            ...(ca ? { ca } : {}),
+          }
+        : { socketPath: address };
       resolve({
         child,
         address,

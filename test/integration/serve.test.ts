@@ -4,6 +4,7 @@
  * token and listening rules, the unix socket, TLS, graceful SIGTERM and PIN-free logs.
  */
 import { createPublicKey, verify as verifySignature } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { Agent } from "node:http";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,15 @@ import type { TempToken } from "../helpers/softhsm.js";
 import { initToken, softhsmAvailable, SO_PIN, tempToken } from "../helpers/softhsm.js";
 
 const available = softhsmAvailable();
+
+/** Whether the loopback interface has ::1 (not in every container). */
+function ipv6Loopback(): boolean {
+  try {
+    return /^0{31}1 .* lo$/m.test(readFileSync("/proc/net/if_inet6", "utf8"));
+  } catch {
+    return false;
+  }
+}
 
 /** Distinctive PINs, so finding them in a log cannot be a coincidence (a port, a timestamp). */
 const USER_PIN = "u-pin-9f3a7c1e";
@@ -468,6 +478,36 @@ describe.skipIf(!available)("serve: listening rules and the bearer token", () =>
     expect(conflicting.code).toBe(2);
     const badFile = await serveRefusal(token.env, ["--auth-token-file", token.path("missing")]);
     expect(badFile.code).toBe(2);
+  });
+
+  it("refuses an unparsable or absent --listen address with exit 2 and one line", async () => {
+    await writeFile(token.path("listen-token"), "l1sten-6c1f0e\n");
+    const withToken = ["--auth-token-file", token.path("listen-token")];
+    const cases: [string[], string][] = [
+      [["--listen", "[fe80::1%lo]:0"], "without --auth-token-file"],
+      [["--listen", "[fe80::1%lo:0"], 'invalid --listen "[fe80::1%lo:0"'],
+      [["--listen", "[fe80::1%]:0"], "is not an IPv6 address"],
+      [["--listen", "bad host:0"], "is not a host name or address"],
+      [["--listen", "::1:0"], "in brackets"],
+      [["--listen", "[fe80::1%lo]:0", ...withToken], "no interface of this host has that address"],
+    ];
+    for (const [args, words] of cases) {
+      const refused = await serveRefusal(token.env, args);
+      expect(refused.code, `${args.join(" ")}: ${refused.stderr}`).toBe(2);
+      expect(refused.stderr).toContain(words);
+      expect(refused.stderr).not.toContain("unexpected error");
+      expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
+  it.skipIf(!ipv6Loopback())("listens on an IPv6 loopback address with a zone", async () => {
+    const server = await startServe(token.env, ["--listen", "[::1%lo]:0"]);
+    try {
+      expect(server.target.host).toBe("::1");
+      expectStatus(await http(server.target, "GET", "/healthz"), 200);
+    } finally {
+      await server.stop();
+    }
   });
 
   it("needs the bearer token on every endpoint but /healthz", async () => {
