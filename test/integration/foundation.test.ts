@@ -74,6 +74,25 @@ describe.skipIf(!available)("module loading", () => {
   });
 });
 
+describe.skipIf(!available)("-v trace", () => {
+  it("prints slot and session handles as the numbers they are", async () => {
+    await using token = await tempToken();
+    const [slot] = JSON.parse((await token.tsp11(["list-slots", "--json"])).stdout) as {
+      slot: number;
+    }[];
+    if (!slot) throw new Error("no slot");
+    // SoftHSM's slot ids are large (0x2c204dad): their bytes in memory order read differently.
+    const hex = `0x${slot.slot.toString(16)}`;
+    const slots = await token.tsp11(["list-slots", "-v"]);
+    expect(slots.stderr).toContain(`tsp11: trace: C_GetSlotInfo(${hex}) -> CKR_OK`);
+    expect(slots.stdout).toContain(hex);
+    const objects = await token.tsp11(["list-objects", "--pin", PIN, "-v"]);
+    expect(objects.stderr).toMatch(new RegExp(`C_OpenSession\\(${hex}, \\d+\\) -> CKR_OK`));
+    // SoftHSM numbers sessions from 1.
+    expect(objects.stderr).toContain("C_Login(0x1, 1, ***) -> CKR_OK");
+  });
+});
+
 describe.skipIf(!available)("token selection", () => {
   it("uses the only initialized token, and names all of them when there are several", async () => {
     await using token = await tempToken({ label: "alpha" });
