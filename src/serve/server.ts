@@ -217,6 +217,24 @@ function registerRoute(app: FastifyInstance, route: RouteSpec, services: Service
   });
 }
 
+/** The most a refused body is read (and dropped) for, in multiples of the limit. */
+const DISCARD_FACTOR = 16;
+
+/**
+ * Whether a body refused as too large may be read to its end and dropped (Node does that to
+ * a body no one read, when the connection stays open) instead of closing the connection under
+ * a client still sending it: that client would get EPIPE or ECONNRESET, not the 413. Only a
+ * declared length, and not too large a one.
+ */
+function canDiscardBody(request: FastifyRequest, bodyLimit: number): boolean {
+  const declared = Number(request.headers["content-length"]);
+  return (
+    request.headers["transfer-encoding"] === undefined &&
+    Number.isSafeInteger(declared) &&
+    declared <= DISCARD_FACTOR * bodyLimit
+  );
+}
+
 function sendError(
   error: unknown,
   request: FastifyRequest,
@@ -226,6 +244,7 @@ function sendError(
   const rendered = renderError(error);
   if (rendered.status === 413) {
     rendered.body.error.message = `request body is larger than ${bodyLimit} bytes`;
+    if (canDiscardBody(request, bodyLimit)) void reply.removeHeader("connection");
   }
   const log: FastifyBaseLogger = request.log;
   if (rendered.unexpected) log.error({ err: error }, "request failed");

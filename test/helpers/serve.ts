@@ -51,6 +51,7 @@ export function http(
   };
   if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
   const send = target.ca ? httpsRequest : httpRequest;
+  let answered = false;
   return new Promise((resolve, reject) => {
     const req = send(
       {
@@ -66,6 +67,7 @@ export function http(
         timeout: options.timeoutMs ?? 60_000,
       },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () => {
@@ -82,8 +84,11 @@ export function http(
       },
     );
     req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
-    req.on("error", reject);
-    // A server that answers 413 early may close before the whole body is written.
+    // A server that answers early may close before the whole body is written: the answer
+    // counts, not the write that failed after it.
+    req.on("error", (error) => {
+      if (!answered) reject(error);
+    });
     req.end(payload);
   });
 }

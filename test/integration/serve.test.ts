@@ -10,7 +10,7 @@ import { Agent } from "node:http";
 import { beforeAll, describe, expect, it } from "vitest";
 import { issue, makeCa, openssl, pkcs11Tool } from "../helpers/pki.js";
 import type { HttpResult, ServeProcess } from "../helpers/serve.js";
-import { http, serveRefusal, startServe } from "../helpers/serve.js";
+import { http, rawHttp, serveRefusal, startServe } from "../helpers/serve.js";
 import type { TempToken } from "../helpers/softhsm.js";
 import { initToken, softhsmAvailable, SO_PIN, tempToken } from "../helpers/softhsm.js";
 
@@ -31,7 +31,7 @@ const SOPIN = "so-pin-5d2b8e4a";
 const WRONG_PIN = "wrong-pin-77c4d2";
 
 interface ErrorJson {
-  error: { code: string; exit: number; message: string };
+  error: { code: string; exit: number; message: string; kind: string; ckr?: string };
 }
 
 function errorOf(result: HttpResult): ErrorJson["error"] {
@@ -300,7 +300,12 @@ describe.skipIf(!available)("serve: errors, statuses and login isolation", () =>
       ...withPin(WRONG_PIN),
     });
     expectStatus(wrong, 401);
-    expect(errorOf(wrong)).toMatchObject({ code: "CKR_PIN_INCORRECT", exit: 4 });
+    expect(errorOf(wrong)).toMatchObject({
+      code: "CKR_PIN_INCORRECT",
+      exit: 4,
+      kind: "auth",
+      ckr: "CKR_PIN_INCORRECT",
+    });
     // That one went to the token (nothing was logged in): SoftHSM counts it.
     expect(await tokenFlags(server, "err")).toContain("CKF_USER_PIN_COUNT_LOW");
 
@@ -404,7 +409,23 @@ describe.skipIf(!available)("serve: errors, statuses and login isolation", () =>
     expectStatus(noKey, 404);
     const noRoute = await http(server.target, "GET", "/v2/whatever");
     expectStatus(noRoute, 404);
-    expect(errorOf(noRoute)).toMatchObject({ code: "not-found", exit: 3 });
+    expect(errorOf(noRoute)).toMatchObject({ code: "not-found", exit: 3, kind: "not-found" });
+    expect(errorOf(noRoute)).not.toHaveProperty("ckr");
+  });
+
+  it("answers the framework's own refusals with the error object", async () => {
+    const badEncoding = await http(server.target, "GET", "/v1/tokens/%FF%FE/objects");
+    expectStatus(badEncoding, 400);
+    expect(errorOf(badEncoding)).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
+    const hugeHeaders = await rawHttp(
+      server.target,
+      `GET /v1/slots HTTP/1.1\r\nHost: x\r\nX-Filler: ${"a".repeat(64 * 1024)}\r\n\r\n`,
+    );
+    expectStatus(hugeHeaders, 431);
+    expect(errorOf(hugeHeaders)).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
+    const malformed = await rawHttp(server.target, "NOT HTTP AT ALL\r\n\r\n");
+    expectStatus(malformed, 400);
+    expect(errorOf(malformed)).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
   });
 
   it("answers 409 for a key that exists and a token that is initialized", async () => {
@@ -439,17 +460,32 @@ describe.skipIf(!available)("serve: errors, statuses and login isolation", () =>
   });
 
   it("answers 413 for a body over 1 MiB and takes one just under it", async () => {
-    const big = Buffer.alloc(1024 * 1024).toString("base64");
-    const result = await http(server.target, "POST", "/v1/tokens/err/sign", {
-      body: { key: "a", dataBase64: big },
+    // A key of its own: the test runs alone too (-t 413).
+    const key = await http(server.target, "POST", keys, {
+      body: { keyType: "ec:P-256", label: "k413" },
       ...withPin(),
     });
+    expectStatus(key, 201);
+    const big = JSON.stringify({
+      key: "k413",
+      dataBase64: Buffer.alloc(1024 * 1024).toString("base64"),
+    });
+    const head = [
+      "POST /v1/tokens/err/sign HTTP/1.1",
+      "Host: 127.0.0.1",
+      "Content-Type: application/json",
+      `Content-Length: ${Buffer.byteLength(big)}`,
+      `X-PKCS11-PIN: ${USER_PIN}`,
+    ];
+    // The whole body is sent, and the answer read whatever happens to that write: the server
+    // answers before the body is in (and reads the rest to drop it).
+    const result = await rawHttp(server.target, `${head.join("\r\n")}\r\n\r\n${big}`);
     expectStatus(result, 413);
-    expect(errorOf(result)).toMatchObject({ code: "usage", exit: 2 });
+    expect(errorOf(result)).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
     expect(errorOf(result).message).toContain("1048576");
     const fits = Buffer.alloc(700 * 1024).toString("base64");
     const ok = await http(server.target, "POST", "/v1/tokens/err/sign", {
-      body: { key: "a", dataBase64: fits },
+      body: { key: "k413", dataBase64: fits },
       ...withPin(),
     });
     expectStatus(ok, 200);

@@ -144,6 +144,46 @@ describe("serve: the framework's own errors over a real socket", () => {
     expect(errorOf(result)).toMatchObject({ code: "usage", kind: "usage", exit: 2 });
     expect(errorOf(result).message).toContain("4096 bytes");
   });
+
+  it("reads a refused body to its end, so the client still sending it gets the 413", async () => {
+    const body = JSON.stringify({ label: "x".repeat(5000), soPin: "1" });
+    const refused = [
+      "POST /v1/tokens HTTP/1.1",
+      "Host: x",
+      "Content-Type: application/json",
+      `Content-Length: ${Buffer.byteLength(body)}`,
+    ];
+    // The refused body, then a second request on the same connection: the body is dropped,
+    // never read as a request, and the connection stays usable.
+    const bytes = `${head(refused)}${body}${head(["GET /healthz HTTP/1.1", "Host: x"])}`;
+    const socket = connect({ host: "127.0.0.1", port: target.port ?? 0 });
+    const text = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+      socket.on("error", reject);
+      socket.on("close", () => {
+        resolve(Buffer.concat(chunks).toString());
+      });
+      socket.end(bytes);
+    });
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => match[1]);
+    expect(statuses).toEqual(["413", "200"]);
+    expect(text).toContain('{"ok":true}');
+  });
+
+  it("closes the connection after refusing a body declared far over the limit", async () => {
+    const result = await rawHttp(
+      target,
+      head([
+        "POST /v1/tokens HTTP/1.1",
+        "Host: x",
+        "Content-Type: application/json",
+        "Content-Length: 1000000000",
+      ]),
+    );
+    expect(result.status).toBe(413);
+    expect(result.headers.connection).toBe("close");
+  });
 });
 
 /** Resolves once the server stopped listening (its preClose hooks have run by then). */
