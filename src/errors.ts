@@ -42,6 +42,34 @@ export class TspError extends Error {
   }
 }
 
+/**
+ * The contract's error object (`{"error": <this>}` on stderr with --json, and serve's answers):
+ * `code` is the CKR_ name when a PKCS#11 call failed, else the kind; `kind` always says what
+ * the exit code means; `ckr` is there only when a PKCS#11 call failed.
+ */
+export interface ErrorObject {
+  code: string;
+  exit: number;
+  message: string;
+  kind: ErrorKind;
+  ckr?: string;
+}
+
+/** The error object of a kind and message (the message gets ` (CKR_NAME)` when there is one). */
+export function errorObject(kind: ErrorKind, message: string, ckr?: string): ErrorObject {
+  return {
+    code: ckr ?? kind,
+    exit: EXIT_CODES[kind],
+    message: ckr ? `${message} (${ckr})` : message,
+    kind,
+    ...(ckr ? { ckr } : {}),
+  };
+}
+
+export function errorObjectOf(error: TspError): ErrorObject {
+  return errorObject(error.kind, error.message, error.ckr);
+}
+
 export const usageError = (message: string): TspError => new TspError("usage", message);
 
 /** Ctrl-C: the entry point exits 130 after every resource is released. */

@@ -5,26 +5,18 @@
 import { CommanderError } from "commander";
 import { releaseAll, signalHandled } from "./cleanup.js";
 import { buildProgram } from "./cli.js";
-import { InterruptedError, TspError } from "./errors.js";
+import type { ErrorObject } from "./errors.js";
+import { errorObject, errorObjectOf, InterruptedError, TspError } from "./errors.js";
 import { writeError } from "./files.js";
 
-interface RenderedError {
-  code: string;
-  exit: number;
-  message: string;
-}
-
-function classify(error: unknown): RenderedError {
-  if (error instanceof TspError) {
-    const suffix = error.ckr ? ` (${error.ckr})` : "";
-    return { code: error.code, exit: error.exitCode, message: `${error.message}${suffix}` };
-  }
+function classify(error: unknown): ErrorObject {
+  if (error instanceof TspError) return errorObjectOf(error);
   if (error instanceof CommanderError) {
     const message = error.message.replace(/^error: /, "");
-    return { code: "usage", exit: 2, message: `${message} (see tsp11 --help)` };
+    return errorObject("usage", `${message} (see tsp11 --help)`);
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { code: "failure", exit: 1, message: `unexpected error: ${message}` };
+  return errorObject("failure", `unexpected error: ${message}`);
 }
 
 function report(error: unknown, json: boolean, verbose: boolean): number {

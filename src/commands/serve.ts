@@ -24,7 +24,10 @@ function parseBodyLimit(text: string): number {
 export function serveCommand(): Command {
   return new Command("serve")
     .description("Serve the provisioning REST API (the same operations as the CLI)")
-    .option("--listen <host:port>", "address to listen on (default 127.0.0.1:8443)")
+    .option(
+      "--listen <host:port>",
+      "address: host:port, [ipv6]:port (a %zone too) or :port (default 127.0.0.1:8443)",
+    )
     .option("--socket <path>", "listen on a unix socket (mode 0600) instead")
     .option(
       "--auth-token-file <file>",

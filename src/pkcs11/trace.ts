@@ -1,3 +1,4 @@
+import { endianness } from "node:os";
 import { ckrOf } from "./ckr.js";
 import type { Pkcs11 } from "./lib.js";
 
@@ -10,6 +11,59 @@ const PIN_ARGS: Readonly<Record<string, readonly number[]>> = {
   C_InitPIN: [1],
   C_SetPIN: [1, 2],
 };
+
+/**
+ * Argument positions that carry a handle (a slot, session or object id), beyond the first
+ * argument, which is one for every function that takes any (see FIRST_NOT_A_HANDLE).
+ */
+const HANDLE_ARGS: Readonly<Record<string, readonly number[]>> = {
+  C_CopyObject: [1],
+  C_DestroyObject: [1],
+  C_GetObjectSize: [1],
+  C_GetAttributeValue: [1],
+  C_SetAttributeValue: [1],
+  C_DigestKey: [1],
+  C_EncryptInit: [2],
+  C_DecryptInit: [2],
+  C_SignInit: [2],
+  C_VerifyInit: [2],
+  C_SignRecoverInit: [2],
+  C_VerifyRecoverInit: [2],
+  C_WrapKey: [2, 3],
+  C_UnwrapKey: [2],
+  C_DeriveKey: [2],
+};
+
+/** Functions whose first argument is not a handle. */
+const FIRST_NOT_A_HANDLE = new Set([
+  "C_Initialize",
+  "C_Finalize",
+  "C_GetInfo",
+  "C_GetSlotList",
+  "C_WaitForSlotEvent",
+]);
+
+function isHandleArg(name: string, index: number): boolean {
+  if (index === 0) return !FIRST_NOT_A_HANDLE.has(name.replace(/Async$/, ""));
+  return HANDLE_ARGS[name.replace(/Async$/, "")]?.includes(index) ?? false;
+}
+
+/**
+ * A handle as the number it is: pkcs11js passes CK_ULONGs as buffers in the machine's byte
+ * order (8 bytes on 64-bit hosts), so their bytes printed in order would read backwards.
+ */
+export function formatHandle(handle: Buffer): string {
+  const bigEndian = endianness() === "BE";
+  if (handle.length === 8) {
+    const value = bigEndian ? handle.readBigUInt64BE(0) : handle.readBigUInt64LE(0);
+    return `0x${value.toString(16)}`;
+  }
+  if (handle.length === 4) {
+    const value = bigEndian ? handle.readUInt32BE(0) : handle.readUInt32LE(0);
+    return `0x${value.toString(16)}`;
+  }
+  return `0x${handle.toString("hex")}`;
+}
 
 function formatArg(value: unknown): string {
   if (Buffer.isBuffer(value)) {
@@ -26,7 +80,11 @@ function formatArg(value: unknown): string {
 
 function formatCall(name: string, args: unknown[]): string {
   const secret = PIN_ARGS[name] ?? [];
-  const shown = args.map((arg, i) => (secret.includes(i) ? "***" : formatArg(arg)));
+  const shown = args.map((arg, i) => {
+    if (secret.includes(i)) return "***";
+    if (Buffer.isBuffer(arg) && isHandleArg(name, i)) return formatHandle(arg);
+    return formatArg(arg);
+  });
   return `${name}(${shown.join(", ")})`;
 }
 

@@ -27,28 +27,68 @@ export interface ServeConfig {
 
 export const DEFAULT_LISTEN = "127.0.0.1:8443";
 
-/** `host:port`, `[v6]:port` or `:port` (loopback). */
+/** One DNS name: labels of letters, digits and inner hyphens. */
+const HOSTNAME =
+  /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/** An IPv6 address with an optional zone (`fe80::1%eth0`): the interface name or index. */
+const ZONED_V6 = /^([^%]+)(?:%([\w.-]{1,64}))?$/;
+
+/** `host:port` with an IPv6 host in brackets (`[::1]:8443`, `[fe80::1%eth0]:8443`). */
+export function formatListen(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Why a --listen host is not one; undefined when it is. */
+function hostProblem(host: string, bracketed: boolean): string | undefined {
+  if (bracketed) {
+    const zoned = ZONED_V6.exec(host);
+    return zoned?.[1] !== undefined && isIP(zoned[1]) === 6
+      ? undefined
+      : `"${host}" is not an IPv6 address (a zone goes after %, as in [fe80::1%eth0])`;
+  }
+  if (/^[\d.]+$/.test(host)) {
+    return isIP(host) === 4 ? undefined : `"${host}" is not an IPv4 address`;
+  }
+  return HOSTNAME.test(host) ? undefined : `"${host}" is not a host name or address`;
+}
+
+/** `host:port`, `[v6]:port` (a zone allowed) or `:port` (loopback). */
 export function parseListen(text: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) {
-    throw new TspError(
+  const refuse = (why: string): TspError =>
+    new TspError(
       "usage",
-      `serve: invalid --listen "${text}": expected host:port, [ipv6]:port or :port`,
+      `serve: invalid --listen "${text}": ${why}; expected host:port, [ipv6]:port or :port`,
+    );
+  const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  if (!match) {
+    const colons = text.split(":").length - 1;
+    throw refuse(
+      text.includes("[") || text.includes("]")
+        ? "an IPv6 address goes in [brackets] followed by :port"
+        : colons > 1
+          ? "an IPv6 address goes in brackets"
+          : "no port",
     );
   }
+  const port = Number(match[3]);
+  if (port > 65535) throw refuse(`port ${port} is over 65535`);
+  const bracketed = match[1] !== undefined;
   const host = match[1] ?? (match[2] || "127.0.0.1");
+  const problem = hostProblem(host, bracketed);
+  if (problem) throw refuse(problem);
   return { host, port };
 }
 
-/** 127.0.0.0/8, ::1 (also IPv4-mapped) and the name localhost. */
+/** 127.0.0.0/8, ::1 (also IPv4-mapped, also with a zone) and the name localhost. */
 export function isLoopback(host: string): boolean {
   const name = host.toLowerCase();
   if (name === "localhost") return true;
   const v4 = name.startsWith("::ffff:") ? name.slice(7) : name;
   if (isIP(v4) === 4) return v4.startsWith("127.");
+  const address = ZONED_V6.exec(name)?.[1] ?? "";
   // The URL parser writes an IPv6 address in its shortest form: [::1] for every spelling of it.
-  return isIP(name) === 6 && new URL(`http://[${name}]/`).hostname === "[::1]";
+  return isIP(address) === 6 && new URL(`http://[${address}]/`).hostname === "[::1]";
 }
 
 function readFile(path: string, what: string): Buffer {
@@ -91,7 +131,7 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
   if (target.kind === "tcp" && !isLoopback(target.host) && bearerToken === undefined) {
     throw new TspError(
       "usage",
-      `serve: refusing to listen on ${target.host}:${target.port} without --auth-token-file: beyond loopback every request must carry a bearer token`,
+      `serve: refusing to listen on ${formatListen(target.host, target.port)} without --auth-token-file: beyond loopback every request must carry a bearer token`,
     );
   }
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {

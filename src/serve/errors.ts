@@ -1,13 +1,15 @@
 /**
- * The CLI's error object over HTTP: `{"error":{"code","exit","message"}}` with a status
- * from the error's kind (400 usage, 401 auth, 404 not found, 409 conflict, 413 too large,
- * 500 the rest). Messages are the CLI's; they never carry a PIN.
+ * The CLI's error object over HTTP: `{"error":{"code","exit","message","kind","ckr"?}}` with a
+ * status from the error's kind (400 usage, 401 auth, 404 not found, 409 conflict, 413 too
+ * large, 500 the rest). Every answer that is an error has this shape, the framework's own
+ * (unknown route, bad URL encoding, media type, malformed HTTP) included. Messages are the
+ * CLI's; they never carry a PIN.
  */
-import type { ErrorKind } from "../errors.js";
-import { EXIT_CODES, TspError } from "../errors.js";
+import type { ErrorKind, ErrorObject } from "../errors.js";
+import { errorObject, errorObjectOf, TspError } from "../errors.js";
 
 export interface ErrorBody {
-  error: { code: string; exit: number; message: string };
+  error: ErrorObject;
 }
 
 export const STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {
@@ -36,7 +38,6 @@ interface FastifyLikeError {
   code?: string;
   message: string;
   validation?: unknown;
-  validationContext?: string;
 }
 
 function isFastifyError(error: unknown): error is FastifyLikeError {
@@ -56,6 +57,25 @@ function kindOfStatus(status: number): ErrorKind {
   return "failure";
 }
 
+/** Fastify's words for its request errors, said as the CLI says things. */
+function frameworkMessage(error: FastifyLikeError, status: number): string {
+  if (error.validation) return `invalid request: ${error.message}`;
+  switch (error.code) {
+    case "FST_ERR_BAD_URL":
+      return "invalid request URL: a path segment is not valid percent-encoded UTF-8";
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return "invalid request URL: a path segment is too long";
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return `request body must be JSON (Content-Type: application/json): ${error.message}`;
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return "request body is empty: JSON expected (Content-Type: application/json)";
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return `request body is not valid JSON: ${error.message}`;
+    default:
+      return status === 413 ? "request body is larger than the server accepts" : error.message;
+  }
+}
+
 export interface RenderedError {
   status: number;
   body: ErrorBody;
@@ -66,33 +86,67 @@ export interface RenderedError {
 export function renderError(error: unknown): RenderedError {
   if (error instanceof TspError) {
     const status = error instanceof HttpError ? error.status : STATUS_OF_KIND[error.kind];
-    const suffix = error.ckr ? ` (${error.ckr})` : "";
     return {
       status,
-      body: {
-        error: { code: error.code, exit: error.exitCode, message: `${error.message}${suffix}` },
-      },
-      unexpected: status >= 500 && error.kind === "failure" && error.ckr === undefined,
+      body: { error: errorObjectOf(error) },
+      unexpected:
+        !(error instanceof HttpError) &&
+        status >= 500 &&
+        error.kind === "failure" &&
+        error.ckr === undefined,
     };
   }
   if (isFastifyError(error) && error.statusCode !== undefined && error.statusCode < 500) {
     const status = error.statusCode;
     const kind = kindOfStatus(status);
-    const message = error.validation
-      ? `invalid request: ${error.message}`
-      : status === 413
-        ? "request body is larger than the server accepts"
-        : error.message;
     return {
       status,
-      body: { error: { code: kind, exit: EXIT_CODES[kind], message } },
+      body: { error: errorObject(kind, frameworkMessage(error, status)) },
       unexpected: false,
     };
   }
   const message = error instanceof Error ? error.message : String(error);
   return {
     status: 500,
-    body: { error: { code: "failure", exit: 1, message: `unexpected error: ${message}` } },
+    body: { error: errorObject("failure", `unexpected error: ${message}`) },
     unexpected: true,
   };
+}
+
+/**
+ * A request Node's HTTP parser refused before any route saw it (headers too large, malformed
+ * request line or headers, a request that took too long): the answer to write on the raw
+ * socket, or undefined when nothing can be sent any more (the client is gone).
+ */
+export function renderClientError(
+  error: NodeJS.ErrnoException & { reason?: string },
+): { status: number; body: ErrorBody } | undefined {
+  switch (error.code) {
+    case "ECONNRESET":
+    case "EPIPE":
+      return undefined;
+    case "HPE_HEADER_OVERFLOW":
+      return {
+        status: 431,
+        body: { error: errorObject("usage", "request headers are larger than the server accepts") },
+      };
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      return {
+        status: 413,
+        body: { error: errorObject("usage", "request chunk extensions are too large") },
+      };
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return {
+        status: 408,
+        body: { error: errorObject("usage", "the request was not received in time") },
+      };
+    default: {
+      // Node's parser says why ("Invalid method encountered"); never the request's bytes.
+      const why = error.reason ?? error.code ?? "unreadable request";
+      return {
+        status: 400,
+        body: { error: errorObject("usage", `malformed HTTP request: ${why}`) },
+      };
+    }
+  }
 }

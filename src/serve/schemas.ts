@@ -34,11 +34,17 @@ export const ERROR_SCHEMA: Schema = {
   properties: {
     error: {
       type: "object",
-      required: ["code", "exit", "message"],
+      required: ["code", "exit", "message", "kind"],
       properties: {
-        code: str("the CKR_ name when a PKCS#11 call failed, else usage, not-found, auth, ..."),
+        code: str("the CKR_ name when a PKCS#11 call failed, else the kind"),
         exit: { type: "integer", description: "the CLI's exit code for this error" },
         message: str("what failed, and why"),
+        kind: {
+          type: "string",
+          enum: ["usage", "not-found", "auth", "module", "conflict", "verify", "failure"],
+          description: "what the exit code means, whatever the cause",
+        },
+        ckr: str("the CKR_ name, when a PKCS#11 call failed"),
       },
     },
   },

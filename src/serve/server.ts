@@ -5,11 +5,14 @@
  * request logs on stderr with PINs and tokens redacted, and /openapi.json.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 import type { Server as HttpsServer } from "node:https";
+import type { Socket } from "node:net";
 import { Ajv } from "ajv";
 import type { ErrorObject } from "ajv";
 import Fastify, { LogController } from "fastify";
 import type {
+  ConnectionError,
   FastifyBaseLogger,
   FastifyHttpsOptions,
   FastifyInstance,
@@ -18,7 +21,7 @@ import type {
   FastifySchemaValidationError,
   FastifyServerOptions,
 } from "fastify";
-import { HttpError, renderError } from "./errors.js";
+import { HttpError, renderClientError, renderError } from "./errors.js";
 import { openApiDocument } from "./openapi.js";
 import type { RouteSpec, Schema, Services } from "./route.js";
 import { pinOf } from "./route.js";
@@ -131,6 +134,30 @@ class RequestLog extends LogController {
   }
 }
 
+/**
+ * A request Node's parser refused (headers over its limit, a malformed request line): the
+ * error object written on the raw socket, which then closes. The raw error is never logged:
+ * its `rawPacket` holds the request's bytes, PIN header included.
+ */
+function answerClientError(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  const answer = renderClientError(error);
+  // A response already under way on this connection cannot be followed by another one.
+  const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!answer || socket.destroyed || !socket.writable || current?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  this.log.info({ error: answer.body.error, parser: error.code }, "request refused");
+  const body = JSON.stringify(answer.body);
+  const head = [
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? "Error"}`,
+    "Content-Type: application/json; charset=utf-8",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "Connection: close",
+  ];
+  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`, () => socket.destroy());
+}
+
 function fastifyOptions(context: ServeContext, bodyLimit: number): FastifyServerOptions {
   return {
     logger: {
@@ -139,9 +166,15 @@ function fastifyOptions(context: ServeContext, bodyLimit: number): FastifyServer
       redact: { paths: REDACTED, censor: "***" },
     },
     bodyLimit,
-    return503OnClosing: true,
+    // Answered by the onRequest hook of buildServer, with the error object.
+    return503OnClosing: false,
     logController: new RequestLog(),
     schemaErrorFormatter: formatValidation,
+    // Errors before routing: a path segment that is not valid percent-encoding, and the like.
+    frameworkErrors: (error, request, reply) => {
+      void sendError(error, request, reply, bodyLimit);
+    },
+    clientErrorHandler: answerClientError,
   };
 }
 
@@ -185,6 +218,24 @@ function registerRoute(app: FastifyInstance, route: RouteSpec, services: Service
   });
 }
 
+/** The most a refused body is read (and dropped) for, in multiples of the limit. */
+const DISCARD_FACTOR = 16;
+
+/**
+ * Whether a body refused as too large may be read to its end and dropped (Node does that to
+ * a body no one read, when the connection stays open) instead of closing the connection under
+ * a client still sending it: that client would get EPIPE or ECONNRESET, not the 413. Only a
+ * declared length, and not too large a one.
+ */
+function canDiscardBody(request: FastifyRequest, bodyLimit: number): boolean {
+  const declared = Number(request.headers["content-length"]);
+  return (
+    request.headers["transfer-encoding"] === undefined &&
+    Number.isSafeInteger(declared) &&
+    declared <= DISCARD_FACTOR * bodyLimit
+  );
+}
+
 function sendError(
   error: unknown,
   request: FastifyRequest,
@@ -194,6 +245,7 @@ function sendError(
   const rendered = renderError(error);
   if (rendered.status === 413) {
     rendered.body.error.message = `request body is larger than ${bodyLimit} bytes`;
+    if (canDiscardBody(request, bodyLimit)) void reply.removeHeader("connection");
   }
   const log: FastifyBaseLogger = request.log;
   if (rendered.unexpected) log.error({ err: error }, "request failed");
@@ -202,6 +254,47 @@ function sendError(
     void reply.header("www-authenticate", 'Bearer realm="tsp11"');
   }
   return reply.code(rendered.status).send(rendered.body);
+}
+
+/**
+ * Graceful stop: answers still in flight close their connection, so a keep-alive client does
+ * not hold the stopping server open (idle connections are closed by Fastify); requests that
+ * arrive once the stop has begun are refused with 503.
+ */
+function addStopHooks(app: FastifyInstance, bodyLimit: number): void {
+  let closing = false;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook("onRequest", (request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    const stopping = new HttpError(503, "failure", "the server is stopping; try again later");
+    void sendError(stopping, request, reply, bodyLimit);
+  });
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (closing) void reply.header("connection", "close");
+    done(null, payload);
+  });
+}
+
+function addBearerCheck(
+  app: FastifyInstance,
+  bearer: (header: string | undefined) => boolean,
+): void {
+  app.addHook("onRequest", (request, _reply, done) => {
+    const config = request.routeOptions.config as { auth?: boolean };
+    if (config.auth === false || bearer(request.headers.authorization)) {
+      done();
+      return;
+    }
+    done(
+      new HttpError(401, "auth", "a valid bearer token is needed (Authorization: Bearer <token>)"),
+    );
+  });
 }
 
 /** Builds the app (routes, hooks, error handling); listening is the caller's. */
@@ -225,35 +318,9 @@ export function buildServer(context: ServeContext): FastifyInstance {
     };
   });
 
+  addStopHooks(app, bodyLimit);
   const bearer = context.bearerToken ? bearerChecker(context.bearerToken) : undefined;
-  if (bearer) {
-    app.addHook("onRequest", (request, _reply, done) => {
-      const config = request.routeOptions.config as { auth?: boolean };
-      if (config.auth === false || bearer(request.headers.authorization)) {
-        done();
-        return;
-      }
-      done(
-        new HttpError(
-          401,
-          "auth",
-          "a valid bearer token is needed (Authorization: Bearer <token>)",
-        ),
-      );
-    });
-  }
-
-  // Graceful stop: answers still in flight close their connection, so a keep-alive client
-  // does not hold the stopping server open (idle connections are closed by Fastify).
-  let closing = false;
-  app.addHook("preClose", (done) => {
-    closing = true;
-    done();
-  });
-  app.addHook("onSend", (_request, reply, payload, done) => {
-    if (closing) void reply.header("connection", "close");
-    done(null, payload);
-  });
+  if (bearer) addBearerCheck(app, bearer);
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, bodyLimit));
   app.setNotFoundHandler((request, reply) =>

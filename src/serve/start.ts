@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { TspError } from "../errors.js";
 import type { ListenTarget, ServeConfig } from "./config.js";
+import { formatListen } from "./config.js";
 import { buildServer } from "./server.js";
 import { TokenManager } from "./tokens.js";
 
@@ -52,6 +53,22 @@ async function clearStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/** Why listening failed; an address this host lacks or a name that does not resolve is usage. */
+function listenFailure(error: unknown): { kind: "usage" | "failure"; why: string } {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case "EADDRINUSE":
+      return { kind: "failure", why: "the address is in use" };
+    case "EACCES":
+      return { kind: "failure", why: "permission denied" };
+    case "EADDRNOTAVAIL":
+      return { kind: "usage", why: "no interface of this host has that address" };
+    case "ENOTFOUND":
+      return { kind: "usage", why: "the name does not resolve" };
+    default:
+      return { kind: "failure", why: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 async function listen(app: FastifyInstance, target: ListenTarget): Promise<string> {
   try {
     if (target.kind === "tcp") return await app.listen({ host: target.host, port: target.port });
@@ -67,17 +84,9 @@ async function listen(app: FastifyInstance, target: ListenTarget): Promise<strin
     return target.path;
   } catch (error) {
     if (error instanceof TspError) throw error;
-    const where = target.kind === "tcp" ? `${target.host}:${target.port}` : target.path;
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === "EADDRINUSE"
-        ? "the address is in use"
-        : code === "EACCES"
-          ? "permission denied"
-          : error instanceof Error
-            ? error.message
-            : String(error);
-    throw new TspError("failure", `serve: listen on ${where}: ${why}`, { cause: error });
+    const where = target.kind === "tcp" ? formatListen(target.host, target.port) : target.path;
+    const { kind, why } = listenFailure(error);
+    throw new TspError(kind, `serve: listen on ${where}: ${why}`, { cause: error });
   }
 }
 

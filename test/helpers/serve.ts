@@ -7,9 +7,12 @@ import type { ChildProcess } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import type { Agent, IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
 import { BIN } from "./softhsm.js";
 
 export interface ServeTarget {
+  /** The address to connect to (default 127.0.0.1). */
+  host?: string;
   port?: number;
   socketPath?: string;
   /** HTTPS with this CA certificate (PEM). */
@@ -48,10 +51,11 @@ export function http(
   };
   if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
   const send = target.ca ? httpsRequest : httpRequest;
+  let answered = false;
   return new Promise((resolve, reject) => {
     const req = send(
       {
-        host: "127.0.0.1",
+        host: target.host ?? "127.0.0.1",
         port: target.port,
         socketPath: target.socketPath,
         method,
@@ -63,6 +67,7 @@ export function http(
         timeout: options.timeoutMs ?? 60_000,
       },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () => {
@@ -79,9 +84,73 @@ export function http(
       },
     );
     req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
-    req.on("error", reject);
-    // A server that answers 413 early may close before the whole body is written.
+    // A server that answers early may close before the whole body is written: the answer
+    // counts, not the write that failed after it.
+    req.on("error", (error) => {
+      if (!answered) reject(error);
+    });
     req.end(payload);
+  });
+}
+
+/** One HTTP/1.1 answer parsed from raw bytes: undefined until all of it has arrived. */
+function parseAnswer(bytes: Buffer, ended: boolean): HttpResult | undefined {
+  const split = bytes.indexOf("\r\n\r\n");
+  if (split < 0) return undefined;
+  const [statusLine = "", ...lines] = bytes.subarray(0, split).toString("latin1").split("\r\n");
+  const headers: IncomingHttpHeaders = {};
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0);
+  const rest = bytes.subarray(split + 4);
+  const length = headers["content-length"];
+  if (length === undefined && !ended) return undefined;
+  if (length !== undefined && rest.length < Number(length)) return undefined;
+  const text = rest.subarray(0, length === undefined ? rest.length : Number(length)).toString();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, headers, text, json };
+}
+
+/**
+ * Sends raw bytes (malformed requests, huge headers, a request the server refuses before its
+ * body) and reads the one answer, whatever happens to the write: a server that answers early
+ * and closes makes the write fail (EPIPE, ECONNRESET), which is not what is tested.
+ */
+export function rawHttp(target: ServeTarget, bytes: string | Buffer): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const socket =
+      target.socketPath !== undefined
+        ? connect(target.socketPath)
+        : connect({ host: target.host ?? "127.0.0.1", port: target.port ?? 0 });
+    const chunks: Buffer[] = [];
+    let failure: Error | undefined;
+    const finish = (ended: boolean) => {
+      const answer = parseAnswer(Buffer.concat(chunks), ended);
+      if (answer) {
+        socket.destroy();
+        resolve(answer);
+      } else if (ended) {
+        reject(failure ?? new Error(`no complete answer: ${Buffer.concat(chunks).toString()}`));
+      }
+    };
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      finish(false);
+    });
+    socket.on("error", (error) => (failure = error));
+    socket.on("close", () => {
+      finish(true);
+    });
+    socket.write(bytes, () => {
+      // Errors of the write are the "error" event's; the answer is what counts.
+    });
   });
 }
 
@@ -140,10 +209,14 @@ export function startServe(
       clearTimeout(timer);
       child.stderr.off("data", onData);
       const address = line.address;
-      const port = /:(\d+)$/.exec(address)?.[1];
-      const target: ServeTarget = address.startsWith("/")
-        ? { socketPath: address }
-        : { port: Number(port), ...(ca ? { ca } : {}) };
+      const url = address.startsWith("/") ? undefined : new URL(address);
+      const target: ServeTarget = url
+        ? {
+            host: url.hostname.replace(/^\[|\]$/g, ""),
+            port: Number(url.port),
+            ...(ca ? { ca } : {}),
+          }
+        : { socketPath: address };
       resolve({
         child,
         address,

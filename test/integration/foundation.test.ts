@@ -41,8 +41,29 @@ describe.skipIf(!available)("module loading", () => {
         code: "not-found",
         exit: 3,
         message: "load module: no PKCS#11 module at /nonexistent.so",
+        kind: "not-found",
       },
     });
+  });
+
+  it("says the kind of every JSON error, and the CKR name when a PKCS#11 call failed", async () => {
+    await using token = await tempToken();
+    const wrongPin = await token.tsp11(["list-objects", "--json", "--pin", "0000"]);
+    expect(wrongPin.code).toBe(4);
+    expect(JSON.parse(wrongPin.stderr)).toEqual({
+      error: {
+        code: "CKR_PIN_INCORRECT",
+        exit: 4,
+        message: expect.stringMatching(/ \(CKR_PIN_INCORRECT\)$/) as unknown,
+        kind: "auth",
+        ckr: "CKR_PIN_INCORRECT",
+      },
+    });
+    const usage = await token.tsp11(["list-objects", "--json", "--frobnicate"]);
+    expect(usage.code).toBe(2);
+    const { error } = JSON.parse(usage.stderr) as { error: Record<string, unknown> };
+    expect(error).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
+    expect(error).not.toHaveProperty("ckr");
   });
 
   it("treats unknown options as usage errors (exit 2)", async () => {
@@ -50,6 +71,25 @@ describe.skipIf(!available)("module loading", () => {
     const result = await token.tsp11(["list-slots", "--frobnicate"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^tsp11: unknown option '--frobnicate'/);
+  });
+});
+
+describe.skipIf(!available)("-v trace", () => {
+  it("prints slot and session handles as the numbers they are", async () => {
+    await using token = await tempToken();
+    const [slot] = JSON.parse((await token.tsp11(["list-slots", "--json"])).stdout) as {
+      slot: number;
+    }[];
+    if (!slot) throw new Error("no slot");
+    // SoftHSM's slot ids are large (0x2c204dad): their bytes in memory order read differently.
+    const hex = `0x${slot.slot.toString(16)}`;
+    const slots = await token.tsp11(["list-slots", "-v"]);
+    expect(slots.stderr).toContain(`tsp11: trace: C_GetSlotInfo(${hex}) -> CKR_OK`);
+    expect(slots.stdout).toContain(hex);
+    const objects = await token.tsp11(["list-objects", "--pin", PIN, "-v"]);
+    expect(objects.stderr).toMatch(new RegExp(`C_OpenSession\\(${hex}, \\d+\\) -> CKR_OK`));
+    // SoftHSM numbers sessions from 1.
+    expect(objects.stderr).toContain("C_Login(0x1, 1, ***) -> CKR_OK");
   });
 });
 

@@ -51,7 +51,7 @@ describe.skipIf(!available)("OpenSC with no reader and no card", () => {
     }
     const json = await tsp11(["list-objects", "--json"]);
     expect(JSON.parse(json.stderr)).toEqual({
-      error: { code: "not-found", exit: 3, message: `select token: ${message}` },
+      error: { code: "not-found", exit: 3, message: `select token: ${message}`, kind: "not-found" },
     });
   });
 });

@@ -4,16 +4,26 @@
  * token and listening rules, the unix socket, TLS, graceful SIGTERM and PIN-free logs.
  */
 import { createPublicKey, verify as verifySignature } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { Agent } from "node:http";
 import { beforeAll, describe, expect, it } from "vitest";
 import { issue, makeCa, openssl, pkcs11Tool } from "../helpers/pki.js";
 import type { HttpResult, ServeProcess } from "../helpers/serve.js";
-import { http, serveRefusal, startServe } from "../helpers/serve.js";
+import { http, rawHttp, serveRefusal, startServe } from "../helpers/serve.js";
 import type { TempToken } from "../helpers/softhsm.js";
 import { initToken, softhsmAvailable, SO_PIN, tempToken } from "../helpers/softhsm.js";
 
 const available = softhsmAvailable();
+
+/** Whether the loopback interface has ::1 (not in every container). */
+function ipv6Loopback(): boolean {
+  try {
+    return /^0{31}1 .* lo$/m.test(readFileSync("/proc/net/if_inet6", "utf8"));
+  } catch {
+    return false;
+  }
+}
 
 /** Distinctive PINs, so finding them in a log cannot be a coincidence (a port, a timestamp). */
 const USER_PIN = "u-pin-9f3a7c1e";
@@ -21,7 +31,7 @@ const SOPIN = "so-pin-5d2b8e4a";
 const WRONG_PIN = "wrong-pin-77c4d2";
 
 interface ErrorJson {
-  error: { code: string; exit: number; message: string };
+  error: { code: string; exit: number; message: string; kind: string; ckr?: string };
 }
 
 function errorOf(result: HttpResult): ErrorJson["error"] {
@@ -290,7 +300,12 @@ describe.skipIf(!available)("serve: errors, statuses and login isolation", () =>
       ...withPin(WRONG_PIN),
     });
     expectStatus(wrong, 401);
-    expect(errorOf(wrong)).toMatchObject({ code: "CKR_PIN_INCORRECT", exit: 4 });
+    expect(errorOf(wrong)).toMatchObject({
+      code: "CKR_PIN_INCORRECT",
+      exit: 4,
+      kind: "auth",
+      ckr: "CKR_PIN_INCORRECT",
+    });
     // That one went to the token (nothing was logged in): SoftHSM counts it.
     expect(await tokenFlags(server, "err")).toContain("CKF_USER_PIN_COUNT_LOW");
 
@@ -394,7 +409,23 @@ describe.skipIf(!available)("serve: errors, statuses and login isolation", () =>
     expectStatus(noKey, 404);
     const noRoute = await http(server.target, "GET", "/v2/whatever");
     expectStatus(noRoute, 404);
-    expect(errorOf(noRoute)).toMatchObject({ code: "not-found", exit: 3 });
+    expect(errorOf(noRoute)).toMatchObject({ code: "not-found", exit: 3, kind: "not-found" });
+    expect(errorOf(noRoute)).not.toHaveProperty("ckr");
+  });
+
+  it("answers the framework's own refusals with the error object", async () => {
+    const badEncoding = await http(server.target, "GET", "/v1/tokens/%FF%FE/objects");
+    expectStatus(badEncoding, 400);
+    expect(errorOf(badEncoding)).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
+    const hugeHeaders = await rawHttp(
+      server.target,
+      `GET /v1/slots HTTP/1.1\r\nHost: x\r\nX-Filler: ${"a".repeat(64 * 1024)}\r\n\r\n`,
+    );
+    expectStatus(hugeHeaders, 431);
+    expect(errorOf(hugeHeaders)).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
+    const malformed = await rawHttp(server.target, "NOT HTTP AT ALL\r\n\r\n");
+    expectStatus(malformed, 400);
+    expect(errorOf(malformed)).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
   });
 
   it("answers 409 for a key that exists and a token that is initialized", async () => {
@@ -429,17 +460,32 @@ describe.skipIf(!available)("serve: errors, statuses and login isolation", () =>
   });
 
   it("answers 413 for a body over 1 MiB and takes one just under it", async () => {
-    const big = Buffer.alloc(1024 * 1024).toString("base64");
-    const result = await http(server.target, "POST", "/v1/tokens/err/sign", {
-      body: { key: "a", dataBase64: big },
+    // A key of its own: the test runs alone too (-t 413).
+    const key = await http(server.target, "POST", keys, {
+      body: { keyType: "ec:P-256", label: "k413" },
       ...withPin(),
     });
+    expectStatus(key, 201);
+    const big = JSON.stringify({
+      key: "k413",
+      dataBase64: Buffer.alloc(1024 * 1024).toString("base64"),
+    });
+    const head = [
+      "POST /v1/tokens/err/sign HTTP/1.1",
+      "Host: 127.0.0.1",
+      "Content-Type: application/json",
+      `Content-Length: ${Buffer.byteLength(big)}`,
+      `X-PKCS11-PIN: ${USER_PIN}`,
+    ];
+    // The whole body is sent, and the answer read whatever happens to that write: the server
+    // answers before the body is in (and reads the rest to drop it).
+    const result = await rawHttp(server.target, `${head.join("\r\n")}\r\n\r\n${big}`);
     expectStatus(result, 413);
-    expect(errorOf(result)).toMatchObject({ code: "usage", exit: 2 });
+    expect(errorOf(result)).toMatchObject({ code: "usage", exit: 2, kind: "usage" });
     expect(errorOf(result).message).toContain("1048576");
     const fits = Buffer.alloc(700 * 1024).toString("base64");
     const ok = await http(server.target, "POST", "/v1/tokens/err/sign", {
-      body: { key: "a", dataBase64: fits },
+      body: { key: "k413", dataBase64: fits },
       ...withPin(),
     });
     expectStatus(ok, 200);
@@ -468,6 +514,36 @@ describe.skipIf(!available)("serve: listening rules and the bearer token", () =>
     expect(conflicting.code).toBe(2);
     const badFile = await serveRefusal(token.env, ["--auth-token-file", token.path("missing")]);
     expect(badFile.code).toBe(2);
+  });
+
+  it("refuses an unparsable or absent --listen address with exit 2 and one line", async () => {
+    await writeFile(token.path("listen-token"), "l1sten-6c1f0e\n");
+    const withToken = ["--auth-token-file", token.path("listen-token")];
+    const cases: [string[], string][] = [
+      [["--listen", "[fe80::1%lo]:0"], "without --auth-token-file"],
+      [["--listen", "[fe80::1%lo:0"], 'invalid --listen "[fe80::1%lo:0"'],
+      [["--listen", "[fe80::1%]:0"], "is not an IPv6 address"],
+      [["--listen", "bad host:0"], "is not a host name or address"],
+      [["--listen", "::1:0"], "in brackets"],
+      [["--listen", "[fe80::1%lo]:0", ...withToken], "no interface of this host has that address"],
+    ];
+    for (const [args, words] of cases) {
+      const refused = await serveRefusal(token.env, args);
+      expect(refused.code, `${args.join(" ")}: ${refused.stderr}`).toBe(2);
+      expect(refused.stderr).toContain(words);
+      expect(refused.stderr).not.toContain("unexpected error");
+      expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
+  it.skipIf(!ipv6Loopback())("listens on an IPv6 loopback address with a zone", async () => {
+    const server = await startServe(token.env, ["--listen", "[::1%lo]:0"]);
+    try {
+      expect(server.target.host).toBe("::1");
+      expectStatus(await http(server.target, "GET", "/healthz"), 200);
+    } finally {
+      await server.stop();
+    }
   });
 
   it("needs the bearer token on every endpoint but /healthz", async () => {

@@ -9,12 +9,34 @@ describe("serve options", () => {
     ["[::1]:1", "::1", 1],
     ["localhost:0", "localhost", 0],
     ["0.0.0.0:443", "0.0.0.0", 443],
+    ["[fe80::1%eth0]:8443", "fe80::1%eth0", 8443],
+    ["[::1%1]:80", "::1%1", 80],
+    ["host.example.:80", "host.example.", 80],
   ])("parses --listen %s", (text, host, port) => {
     expect(parseListen(text)).toEqual({ host, port });
   });
 
-  it.each(["8443", "host:", "host:65536", "[::1:80", "a:b:c"])("refuses --listen %s", (text) => {
+  it.each([
+    ["8443", "no port"],
+    ["host:", "no port"],
+    ["host:65536", "over 65535"],
+    ["[::1:80", "in [brackets] followed by :port"],
+    ["[::1]", "in [brackets] followed by :port"],
+    ["a:b:c", "in brackets"],
+    ["::1:8443", "in brackets"],
+    ["[fe80::1%]:80", "not an IPv6 address"],
+    ["[fe80::1%lo%x]:80", "not an IPv6 address"],
+    ["[fe80::1%l o]:80", "not an IPv6 address"],
+    ["[127.0.0.1]:80", "not an IPv6 address"],
+    ["[]:80", "not an IPv6 address"],
+    ["[nothex::1]:80", "not an IPv6 address"],
+    ["999.0.0.1:80", "not an IPv4 address"],
+    ["bad host:80", "not a host name"],
+    ["-host:80", "not a host name"],
+    ["host_name:80", "not a host name"],
+  ])("refuses --listen %s: %s", (text, why) => {
     expect(() => parseListen(text)).toThrow(/invalid --listen/);
+    expect(() => parseListen(text)).toThrow(why);
   });
 
   it.each([
@@ -24,6 +46,8 @@ describe("serve options", () => {
     ["::1", true],
     ["0:0:0:0:0:0:0:1", true],
     ["::ffff:127.0.0.1", true],
+    ["::1%lo", true],
+    ["fe80::1%lo", false],
     ["0.0.0.0", false],
     ["::", false],
     ["10.0.0.1", false],
@@ -35,6 +59,9 @@ describe("serve options", () => {
 
   it("refuses a non-loopback address without a bearer token, and mixed listeners", () => {
     expect(() => serveConfig({ listen: "0.0.0.0:8443" })).toThrow(/--auth-token-file/);
+    expect(() => serveConfig({ listen: "[fe80::1%lo]:8443" })).toThrow(
+      /refusing to listen on \[fe80::1%lo\]:8443 without --auth-token-file/,
+    );
     expect(() => serveConfig({ listen: ":1", socket: "/tmp/s" })).toThrow(/not both/);
     expect(() => serveConfig({ tlsCert: "/tmp/c" })).toThrow(/go together/);
     expect(serveConfig({}).target).toEqual({ kind: "tcp", host: "127.0.0.1", port: 8443 });

@@ -51,31 +51,38 @@ describe("serve HTTP layer", () => {
   });
 
   it.each([
-    [new TspError("usage", "bad"), 400, "usage", 2],
+    [new TspError("usage", "bad"), 400, "usage", 2, "usage"],
     [
       new TspError("auth", "log in: incorrect PIN", { ckr: "CKR_PIN_INCORRECT" }),
       401,
       "CKR_PIN_INCORRECT",
       4,
+      "auth",
     ],
-    [new TspError("not-found", "no such token"), 404, "not-found", 3],
-    [new TspError("conflict", "exists"), 409, "conflict", 6],
-    [new TspError("module", "cannot load"), 500, "module", 5],
+    [new TspError("not-found", "no such token"), 404, "not-found", 3, "not-found"],
+    [new TspError("conflict", "exists"), 409, "conflict", 6, "conflict"],
+    [new TspError("module", "cannot load"), 500, "module", 5, "module"],
     [
       new TspError("failure", "sign: failed", { ckr: "CKR_GENERAL_ERROR" }),
       500,
       "CKR_GENERAL_ERROR",
       1,
+      "failure",
     ],
-    [new Error("boom"), 500, "failure", 1],
-  ])("maps %s to HTTP %i with the CLI's error object", async (error, status, code, exit) => {
+    [new Error("boom"), 500, "failure", 1, "failure"],
+  ])("maps %s to HTTP %i with the CLI's error object", async (error, status, code, exit, kind) => {
     const { server } = app(error);
     const result = await server.inject({ method: "GET", url: "/v1/slots" });
     expect(result.statusCode).toBe(status);
-    const body = result.json<{ error: { code: string; exit: number; message: string } }>();
-    expect(body.error).toMatchObject({ code, exit });
-    if (error instanceof TspError && error.ckr)
-      expect(body.error.message).toContain(`(${error.ckr})`);
+    const body = result.json<{
+      error: { code: string; exit: number; message: string; kind: string; ckr?: string };
+    }>();
+    expect(body.error).toMatchObject({ code, exit, kind });
+    const ckr = error instanceof TspError ? error.ckr : undefined;
+    // ckr only when a PKCS#11 call failed; then it is also the code and ends the message.
+    expect(body.error.ckr).toBe(ckr);
+    expect("ckr" in body.error).toBe(ckr !== undefined);
+    if (ckr) expect(body.error.message).toContain(`(${ckr})`);
   });
 
   it("refuses a JSON body of the wrong content type and an empty one", async () => {
