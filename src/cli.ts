@@ -6,6 +6,7 @@ import { Command, Option } from "commander";
 import { certCommand } from "./commands/cert.js";
 import { changePinCommand } from "./commands/change-pin.js";
 import { deleteObjectCommand } from "./commands/delete-object.js";
+import { editObjectCommand } from "./commands/edit-object.js";
 import { infoCommand } from "./commands/info.js";
 import { initTokenCommand } from "./commands/init-token.js";
 import { keygenCommand } from "./commands/keygen.js";
@@ -57,6 +58,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   "write-object": writeObjectCommand,
   "read-object": readObjectCommand,
   "delete-object": deleteObjectCommand,
+  "edit-object": editObjectCommand,
   "change-pin": changePinCommand,
   cert: certCommand,
   sign: signCommand,

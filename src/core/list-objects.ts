@@ -220,6 +220,24 @@ function describeKeyType(object: Partial<ObjectJson>, values: AttributeValues): 
   if (curve) object.curve = curve.name;
 }
 
+/** The listing's JSON of known objects (edit-object shows what it changed), in listing order. */
+export async function describeHandles(
+  session: TokenSession,
+  token: TokenDescription,
+  handles: readonly Handle[],
+): Promise<ListedObject[]> {
+  const reader = new ObjectReader(session);
+  const listed: ListedObject[] = [];
+  let readCertificate: CertificateReader | undefined;
+  for (const handle of handles) {
+    const item = readUnlessGone(reader, handle, undefined);
+    if (!item) continue;
+    if (item.cls === "certificate") readCertificate ??= await certificateReader();
+    listed.push({ handle, object: describe(token, item, readCertificate) });
+  }
+  return listed.sort((a, b) => compareObjects(a.object, b.object));
+}
+
 export async function runListObjects(
   session: TokenSession,
   token: TokenDescription,

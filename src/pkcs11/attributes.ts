@@ -40,6 +40,16 @@ const SPEC = {
   serialNumber: [ck.CKA_SERIAL_NUMBER, "bytes"],
   application: [ck.CKA_APPLICATION, "string"],
   publicKeyInfo: [ck3.CKA_PUBLIC_KEY_INFO, "bytes"],
+  signRecover: [ck.CKA_SIGN_RECOVER, "bool"],
+  verifyRecover: [ck.CKA_VERIFY_RECOVER, "bool"],
+  destroyable: [ck.CKA_DESTROYABLE, "bool"],
+  allowedMechanisms: [ck.CKA_ALLOWED_MECHANISMS, "bytes"],
+  privateExponent: [ck.CKA_PRIVATE_EXPONENT, "bytes"],
+  prime1: [ck.CKA_PRIME_1, "bytes"],
+  prime2: [ck.CKA_PRIME_2, "bytes"],
+  exponent1: [ck.CKA_EXPONENT_1, "bytes"],
+  exponent2: [ck.CKA_EXPONENT_2, "bytes"],
+  coefficient: [ck.CKA_COEFFICIENT, "bytes"],
 } as const satisfies Record<string, readonly [number, Decoder]>;
 
 export type AttributeName = keyof typeof SPEC;

@@ -35,7 +35,7 @@ describe("commandNamed", () => {
 describe("buildProgram", () => {
   it("defines every command without arguments, and for help or a typo", () => {
     const all = buildProgram().commands.map((command) => command.name());
-    expect(all).toHaveLength(15);
+    expect(all).toHaveLength(16);
     expect(buildProgram(["--help"]).commands.map((command) => command.name())).toEqual(all);
     expect(buildProgram(["keygn"]).commands.map((command) => command.name())).toEqual(all);
   });
