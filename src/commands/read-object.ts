@@ -5,7 +5,10 @@ import { withContext } from "./shared.js";
 import { keySelectorOf } from "../core/find-key.js";
 import { writeFileAtomic } from "../files.js";
 
-const READ_TYPES = ["cert", "pubkey", "data"] as const;
+const READ_TYPES = ["cert", "pubkey", "data", "secret", "privkey"] as const;
+
+/** Values that are secret or private: a new output file gets mode 0600. */
+const SECRET_TYPES: readonly ReadType[] = ["secret", "privkey"];
 
 interface ReadObjectFlags {
   type: ReadType;
@@ -17,7 +20,9 @@ interface ReadObjectFlags {
 
 export function readObjectCommand(): Command {
   return new Command("read-object")
-    .description("Export a certificate or public key (PEM or DER) or a data object's value")
+    .description(
+      "Export a certificate or public key (PEM or DER), a data object's value, or an extractable key",
+    )
     .addOption(
       new Option("--type <type>", "what to read").choices(READ_TYPES).makeOptionMandatory(),
     )
@@ -27,7 +32,7 @@ export function readObjectCommand(): Command {
     .option("--der", "DER instead of PEM")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ tsp11 read-object --type cert --id 0001 | openssl x509 -noout -subject\n  $ tsp11 read-object --type pubkey --label key-1 --der -o key-1.spki",
+      "\nExamples:\n  $ tsp11 read-object --type cert --id 0001 | openssl x509 -noout -subject\n  $ tsp11 read-object --type pubkey --label key-1 --der -o key-1.spki\n  $ tsp11 read-object --type privkey --label test-key --pin 1234 -o test-key.pem",
     )
     .action(
       withContext<ReadObjectFlags>(async (flags, ctx) => {
@@ -41,7 +46,9 @@ export function readObjectCommand(): Command {
         const body: string | Uint8Array =
           read.pem !== undefined && flags.der !== true ? read.pem : read.bytes;
         if (flags.out !== undefined) {
-          writeFileAtomic(flags.out, body, flags.type);
+          writeFileAtomic(flags.out, body, flags.type, {
+            secret: SECRET_TYPES.includes(flags.type),
+          });
         }
         if (ctx.output.json) {
           const { bytes, ...rest } = read;

@@ -66,7 +66,8 @@ function templateFor(kind: ObjectKind): AttributeName[] {
   const names: AttributeName[] = ["class", "label", "id", "private", ...usage, "keyType"];
   if (cls !== "public-key") names.push("sensitive", "extractable");
   if (keyType === "rsa") names.push("modulus");
-  else if (keyType === "ec" || keyType === "ec-edwards") names.push("ecParams");
+  else if (keyType === "ec" || keyType === "ec-edwards" || keyType === "ec-montgomery")
+    names.push("ecParams");
   else if (cls === "secret-key") names.push("valueLen");
   return names;
 }

@@ -54,6 +54,9 @@ export interface PairRequest {
   id: Uint8Array | undefined;
   usage: readonly KeyUsage[];
   extractable: boolean;
+  /** keygen's attribute flags (--no-sensitive, --always-auth, ...), sent after the rest. */
+  privateExtra?: AttributeInput;
+  publicExtra?: AttributeInput;
 }
 
 function usageFlags(
@@ -86,6 +89,7 @@ export function pairTemplates(
       private: false,
       ...request.publicParams,
       ...usageFlags(PUBLIC_USAGE, wanted, onlyRequested),
+      ...request.publicExtra,
     }),
     privateTemplate: toTemplate({
       ...common,
@@ -94,12 +98,15 @@ export function pairTemplates(
       sensitive: true,
       extractable: request.extractable,
       ...usageFlags(PRIVATE_USAGE, wanted, onlyRequested),
+      ...request.privateExtra,
     }),
   };
 }
 
 export function secretTemplate(
-  request: Omit<PairRequest, "publicParams" | "mechanism"> & { valueLen: number },
+  request: Omit<PairRequest, "publicParams" | "mechanism" | "publicExtra"> & {
+    valueLen: number | undefined;
+  },
   onlyRequested = false,
 ): Attribute[] {
   const wanted = new Set<string>(request.usage);
@@ -118,6 +125,7 @@ export function secretTemplate(
     id: request.id,
     valueLen: request.valueLen,
     ...flags,
+    ...request.privateExtra,
   });
 }
 
@@ -162,5 +170,8 @@ export const KEYGEN_MECHANISMS = {
   rsa: ck.CKM_RSA_PKCS_KEY_PAIR_GEN,
   ec: ck.CKM_EC_KEY_PAIR_GEN,
   "ec-edwards": ck3.CKM_EC_EDWARDS_KEY_PAIR_GEN,
+  "ec-montgomery": ck3.CKM_EC_MONTGOMERY_KEY_PAIR_GEN,
   aes: ck.CKM_AES_KEY_GEN,
+  "generic-secret": ck.CKM_GENERIC_SECRET_KEY_GEN,
+  des3: ck.CKM_DES3_KEY_GEN,
 } as const;
