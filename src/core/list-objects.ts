@@ -44,6 +44,8 @@ export interface ObjectJson {
   private: boolean;
   sensitive?: boolean;
   extractable?: boolean;
+  /** CKA_ALWAYS_AUTHENTICATE, shown when true. */
+  alwaysAuthenticate?: boolean;
   subject?: string;
   issuer?: string;
   serial?: string;
@@ -200,10 +202,13 @@ function describe(
   const isKey = cls !== "certificate" && cls !== "data";
   if (isKey) describeKeyType(object, values);
   object.usage = USAGE.filter((name) => values[name] === true);
+  if (values.signRecover === true || values.verifyRecover === true)
+    object.usage.push("sign-recover");
   object.private = values.private ?? false;
   if (isKey && cls !== "public-key") {
     if (values.sensitive !== undefined) object.sensitive = values.sensitive;
     if (values.extractable !== undefined) object.extractable = values.extractable;
+    if (values.alwaysAuthenticate === true) object.alwaysAuthenticate = true;
   }
   if (cls === "certificate" && values.value && readCertificate) {
     Object.assign(object, readCertificate(values.value));

@@ -231,6 +231,10 @@ describe.skipIf(!available)("keygen: attribute flags", () => {
       "Access:     always authenticate, sensitive, always sensitive, never extractable, local",
     );
     expect(listed.stdout).toContain("Allowed mechanisms: ECDSA,ECDSA-SHA256");
+    const ours = await token.tsp11(["list-objects", "--type", "privkey", "--pin", PIN, "--json"]);
+    expect(JSON.parse(ours.stdout)).toMatchObject([
+      { alwaysAuthenticate: true, usage: ["sign", "sign-recover"] },
+    ]);
     await writeFile(token.path("data"), "message");
     const sign = await token.tsp11([
       "sign",
