@@ -10,6 +10,7 @@ import { deleteObjectCommand } from "./commands/delete-object.js";
 import { decryptCommand } from "./commands/decrypt.js";
 import { digestCommand } from "./commands/digest.js";
 import { encryptCommand } from "./commands/encrypt.js";
+import { editObjectCommand } from "./commands/edit-object.js";
 import { infoCommand } from "./commands/info.js";
 import { initTokenCommand } from "./commands/init-token.js";
 import { keygenCommand } from "./commands/keygen.js";
@@ -65,6 +66,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   "write-object": writeObjectCommand,
   "read-object": readObjectCommand,
   "delete-object": deleteObjectCommand,
+  "edit-object": editObjectCommand,
   "change-pin": changePinCommand,
   cert: certCommand,
   sign: signCommand,

@@ -28,13 +28,44 @@ export function parseSlotId(text: string): number {
 export type KeySpec =
   | { keyType: "rsa"; bits: number }
   | { keyType: "ec"; curve: string }
-  | { keyType: "ec-edwards"; curve: "ed25519" }
-  | { keyType: "aes"; bits: 128 | 192 | 256 };
+  | { keyType: "ec-edwards"; curve: "ed25519" | "ed448" }
+  | { keyType: "ec-montgomery"; curve: "x25519" | "x448" }
+  | { keyType: "aes"; bits: 128 | 192 | 256 }
+  | { keyType: "generic-secret"; bits: number; hmac: boolean }
+  | { keyType: "des3"; bits: 192 };
+
+/** Key types whose key is one secret value (C_GenerateKey), not a pair. */
+export type SecretKeySpec = Extract<KeySpec, { keyType: "aes" | "generic-secret" | "des3" }>;
+
+export function isSecretSpec(spec: KeySpec): spec is SecretKeySpec {
+  return spec.keyType === "aes" || spec.keyType === "generic-secret" || spec.keyType === "des3";
+}
+
+/** The Weierstrass curves keygen takes (whether the module has each is its answer). */
+const KEYGEN_CURVES = [
+  "prime256v1",
+  "secp384r1",
+  "secp521r1",
+  "secp256k1",
+  "brainpoolP256r1",
+  "brainpoolP384r1",
+  "brainpoolP512r1",
+];
 
 const KEY_TYPES_HELP =
-  "rsa:<1024..8192>, ec:prime256v1|secp384r1|secp521r1, ed25519, aes:128|192|256";
+  "rsa:<1024..8192>, ec:prime256v1|secp384r1|secp521r1|secp256k1|brainpoolP256r1|brainpoolP384r1|brainpoolP512r1, ed25519, ed448, x25519, x448, aes:128|192|256, generic:<bits>, hmac:<bits>, des3";
 
-/** `rsa:2048`, `EC:prime256v1`, `ec:P-256`, `ed25519`, `aes:256` (case-insensitive). */
+/** Bare names of the curves with a key type of their own (also as `ec:<name>`). */
+function curveKeySpec(name: string): KeySpec | undefined {
+  const curve = findCurve(name);
+  if (curve?.name === "ed25519" || curve?.name === "ed448")
+    return { keyType: "ec-edwards", curve: curve.name };
+  if (curve?.name === "x25519" || curve?.name === "x448")
+    return { keyType: "ec-montgomery", curve: curve.name };
+  return undefined;
+}
+
+/** `rsa:2048`, `EC:prime256v1`, `ec:P-256`, `ed25519`, `aes:256`, `hmac:256` (case-insensitive). */
 export function parseKeySpec(text: string): KeySpec {
   const [rawKind = "", rawParam = "", ...rest] = text.trim().split(":");
   const kind = rawKind.toLowerCase();
@@ -42,12 +73,14 @@ export function parseKeySpec(text: string): KeySpec {
   const bad = (why: string) =>
     usageError(`invalid key type "${text}": ${why}; accepted: ${KEY_TYPES_HELP}`);
   if (rest.length > 0) throw bad("too many ':'");
-  if (
-    kind === "ed25519" ||
-    ((kind === "ec" || kind === "eddsa") && /^(ed|edwards)25519$/i.test(param))
-  ) {
-    if (kind === "ed25519" && param !== "") throw bad("ed25519 takes no parameter");
-    return { keyType: "ec-edwards", curve: "ed25519" };
+  const bare = curveKeySpec(kind);
+  if (bare) {
+    if (param !== "") throw bad(`${kind} takes no parameter`);
+    return bare;
+  }
+  if (kind === "eddsa" || kind === "ec") {
+    const named = curveKeySpec(param.replace(/^edwards/i, "ed"));
+    if (named) return named;
   }
   if (kind === "rsa") {
     const bits = Number(param);
@@ -57,11 +90,7 @@ export function parseKeySpec(text: string): KeySpec {
   }
   if (kind === "ec") {
     const curve = findCurve(param);
-    if (
-      !curve ||
-      curve.keyType !== "ec" ||
-      !["prime256v1", "secp384r1", "secp521r1"].includes(curve.name)
-    ) {
+    if (!curve || curve.keyType !== "ec" || !KEYGEN_CURVES.includes(curve.name)) {
       throw bad(`unknown curve "${param}"`);
     }
     return { keyType: "ec", curve: curve.name };
@@ -72,10 +101,29 @@ export function parseKeySpec(text: string): KeySpec {
       throw bad("AES size must be 128, 192 or 256 bits");
     return { keyType: "aes", bits };
   }
+  if (kind === "generic" || kind === "hmac") {
+    const bits = Number(param);
+    if (!/^\d+$/.test(param) || bits < 8 || bits > 8192 || bits % 8 !== 0)
+      throw bad(`${kind} size must be a multiple of 8 bits, 8..8192`);
+    return { keyType: "generic-secret", bits, hmac: kind === "hmac" };
+  }
+  if (kind === "des3") {
+    if (param !== "") throw bad("des3 takes no parameter");
+    return { keyType: "des3", bits: 192 };
+  }
   throw bad(`unknown type "${rawKind}"`);
 }
 
-export const USAGES = ["sign", "verify", "encrypt", "decrypt", "derive", "wrap", "unwrap"] as const;
+export const USAGES = [
+  "sign",
+  "verify",
+  "encrypt",
+  "decrypt",
+  "derive",
+  "wrap",
+  "unwrap",
+  "sign-recover",
+] as const;
 export type Usage = (typeof USAGES)[number];
 
 /**

@@ -5,7 +5,18 @@
  */
 import { toHex } from "./bytes.js";
 
-export type CurveName = "prime256v1" | "secp384r1" | "secp521r1" | "ed25519" | "ed448";
+export type CurveName =
+  | "prime256v1"
+  | "secp384r1"
+  | "secp521r1"
+  | "secp256k1"
+  | "brainpoolP256r1"
+  | "brainpoolP384r1"
+  | "brainpoolP512r1"
+  | "ed25519"
+  | "ed448"
+  | "x25519"
+  | "x448";
 
 export interface Curve {
   /** OpenSSL short name, the contract's `curve` value. */
@@ -21,7 +32,7 @@ export interface Curve {
   readonly fieldBytes: number;
   /** Key size as OpenSSL reports it (EVP_PKEY_get_bits). */
   readonly bits: number;
-  readonly keyType: "ec" | "ec-edwards";
+  readonly keyType: "ec" | "ec-edwards" | "ec-montgomery";
 }
 
 export const CURVES: readonly Curve[] = [
@@ -56,6 +67,46 @@ export const CURVES: readonly Curve[] = [
     keyType: "ec",
   },
   {
+    name: "secp256k1",
+    aliases: ["P-256K", "ansip256k1"],
+    oid: "1.3.132.0.10",
+    ecParamsHex: "06052b8104000a",
+    altEcParamsHex: [],
+    fieldBytes: 32,
+    bits: 256,
+    keyType: "ec",
+  },
+  {
+    name: "brainpoolP256r1",
+    aliases: [],
+    oid: "1.3.36.3.3.2.8.1.1.7",
+    ecParamsHex: "06092b2403030208010107",
+    altEcParamsHex: [],
+    fieldBytes: 32,
+    bits: 256,
+    keyType: "ec",
+  },
+  {
+    name: "brainpoolP384r1",
+    aliases: [],
+    oid: "1.3.36.3.3.2.8.1.1.11",
+    ecParamsHex: "06092b240303020801010b",
+    altEcParamsHex: [],
+    fieldBytes: 48,
+    bits: 384,
+    keyType: "ec",
+  },
+  {
+    name: "brainpoolP512r1",
+    aliases: [],
+    oid: "1.3.36.3.3.2.8.1.1.13",
+    ecParamsHex: "06092b240303020801010d",
+    altEcParamsHex: [],
+    fieldBytes: 64,
+    bits: 512,
+    keyType: "ec",
+  },
+  {
     name: "ed25519",
     aliases: ["Ed25519", "edwards25519", "id-Ed25519"],
     oid: "1.3.101.112",
@@ -77,12 +128,36 @@ export const CURVES: readonly Curve[] = [
     bits: 456,
     keyType: "ec-edwards",
   },
+  {
+    name: "x25519",
+    aliases: ["X25519", "curve25519", "id-X25519"],
+    oid: "1.3.101.110",
+    ecParamsHex: "06032b656e",
+    // PrintableString "curve25519", PKCS#11 3.0's alternative.
+    altEcParamsHex: ["130a63757276653235353139"],
+    fieldBytes: 32,
+    bits: 253,
+    keyType: "ec-montgomery",
+  },
+  {
+    name: "x448",
+    aliases: ["X448", "curve448", "id-X448"],
+    oid: "1.3.101.111",
+    ecParamsHex: "06032b656f",
+    // PrintableString "curve448".
+    altEcParamsHex: ["13086375727665343438"],
+    fieldBytes: 56,
+    bits: 448,
+    keyType: "ec-montgomery",
+  },
 ];
 
 /** A curve by its OpenSSL name or any alias, case-insensitively (`EC:P-256` as users type it). */
 export function findCurve(nameOrAlias: string): Curve | undefined {
   const wanted = nameOrAlias.trim().toLowerCase();
-  return CURVES.find((c) => c.name === wanted || c.aliases.some((a) => a.toLowerCase() === wanted));
+  return CURVES.find(
+    (c) => c.name.toLowerCase() === wanted || c.aliases.some((a) => a.toLowerCase() === wanted),
+  );
 }
 
 /** The curve whose CKA_EC_PARAMS (DER) these are, in any of the encodings modules use. */

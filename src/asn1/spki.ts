@@ -27,7 +27,7 @@ const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
 const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 
 export interface SpkiInfo {
-  keyType: "rsa" | "ec" | "ec-edwards";
+  keyType: "rsa" | "ec" | "ec-edwards" | "ec-montgomery";
   /** RSA modulus bits; the curve's size as OpenSSL reports it otherwise. */
   bits: number;
   /** OpenSSL curve name; absent for RSA and for curves tsp11 does not know. */
@@ -66,7 +66,8 @@ export function rsaSpkiOfPkcs1(rsaPublicKey: Uint8Array): Uint8Array {
 export function ecSpki(ecParams: Uint8Array, ecPoint: Uint8Array): Uint8Array {
   const curve = curveFromEcParams(ecParams);
   const point = unwrapEcPoint(ecPoint, curve);
-  if (curve?.keyType === "ec-edwards") {
+  // Edwards and Montgomery keys (RFC 8410): the raw key, no parameters.
+  if (curve && curve.keyType !== "ec") {
     return serializeSpki(new AlgorithmIdentifier({ algorithm: curve.oid }), point);
   }
   // Unknown curves keep the module's own params: they are still a valid ECParameters.
@@ -97,7 +98,7 @@ export function wrapEcPoint(point: Uint8Array): Uint8Array {
 }
 
 function isRawPoint(bytes: Uint8Array, curve: Curve): boolean {
-  if (curve.keyType === "ec-edwards") return bytes.length === curve.fieldBytes;
+  if (curve.keyType !== "ec") return bytes.length === curve.fieldBytes;
   const first = bytes[0];
   if (first === 0x04) return bytes.length === 1 + 2 * curve.fieldBytes;
   return (first === 0x02 || first === 0x03) && bytes.length === 1 + curve.fieldBytes;
@@ -189,8 +190,8 @@ export function parseSpki(der: Uint8Array): SpkiInfo {
   if (oid === OID_RSA || oid === OID_RSASSA_PSS) return rsaInfo(key);
   if (oid === OID_EC_PUBLIC_KEY) return ecInfo(spki.algorithm.parameters, key);
   const edwards = curveFromOid(oid);
-  if (edwards?.keyType === "ec-edwards") {
-    return { keyType: "ec-edwards", bits: edwards.bits, curve: edwards.name, ecPoint: key };
+  if (edwards && edwards.keyType !== "ec") {
+    return { keyType: edwards.keyType, bits: edwards.bits, curve: edwards.name, ecPoint: key };
   }
   throw new TspError("usage", `unsupported public key algorithm ${oid}`);
 }

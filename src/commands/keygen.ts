@@ -5,6 +5,8 @@ import type { KeySpec, Usage } from "../options.js";
 import type { Output } from "../output/io.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { usageError } from "../errors.js";
+import { mechanismByName } from "../pkcs11/mechanisms.js";
 
 interface KeygenFlags {
   keyType: KeySpec;
@@ -17,6 +19,26 @@ interface KeygenFlags {
   usageWrap?: boolean;
   extractable?: boolean;
   force?: boolean;
+  sensitive: boolean;
+  alwaysAuth?: boolean;
+  allowedMechanisms?: number[];
+  destroyable: boolean;
+  modifiable: boolean;
+}
+
+/** `ECDSA,SHA256-RSA-PKCS` (pkcs11-tool's names, CKM_ names or 0x hex) → CKM_ values. */
+function parseMechanismList(text: string): number[] {
+  const names = text
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  if (names.length === 0) throw usageError("--allowed-mechanisms needs at least one mechanism");
+  return names.map((name) => {
+    const value = mechanismByName(name);
+    if (value === undefined)
+      throw usageError(`unknown mechanism "${name}" (names as tsp11 list-mechanisms prints them)`);
+    return value;
+  });
 }
 
 /** --usage plus pkcs11-tool's --usage-sign style flags. */
@@ -46,14 +68,14 @@ export function keygenCommand(): Command {
     .description("Generate a key pair or secret key on the token")
     .requiredOption(
       "--key-type <type>",
-      "rsa:<bits>, ec:<curve>, ed25519, aes:<bits>",
+      "rsa:<bits>, ec:<curve>, ed25519, ed448, x25519, x448, aes:<bits>, generic:<bits>, hmac:<bits>, des3",
       parseKeySpec,
     )
     .requiredOption("--label <label>", "CKA_LABEL of the new key")
     .option("--id <hex>", "CKA_ID (default: SHA-1 of the public key)", parseHexId)
     .option(
       "--usage <list>",
-      "sign,decrypt,derive,wrap (default: sign; encrypt,decrypt for secret keys)",
+      "sign,verify,encrypt,decrypt,derive,wrap,unwrap,sign-recover (default: sign; encrypt,decrypt for aes and des3; sign,verify for generic and hmac; derive for x25519/x448)",
       parseUsage,
     )
     .addOption(new Option("--usage-sign").hideHelp())
@@ -61,10 +83,19 @@ export function keygenCommand(): Command {
     .addOption(new Option("--usage-derive").hideHelp())
     .addOption(new Option("--usage-wrap").hideHelp())
     .option("--extractable", "let the private or secret key be exported (off by default)")
+    .option("--no-sensitive", "the private or secret key is not sensitive (CKA_SENSITIVE false)")
+    .option("--always-auth", "the PIN is needed again before each use (CKA_ALWAYS_AUTHENTICATE)")
+    .option(
+      "--allowed-mechanisms <list>",
+      "the only mechanisms the key may be used with (CKA_ALLOWED_MECHANISMS)",
+      parseMechanismList,
+    )
+    .option("--no-destroyable", "the keys cannot be deleted (CKA_DESTROYABLE false)")
+    .option("--no-modifiable", "the keys' attributes cannot change (CKA_MODIFIABLE false)")
     .option("--force", "replace keys with the same label or id")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ tsp11 keygen --key-type rsa:2048 --label key-1 --id 0001\n  $ tsp11 keygen --key-type ec:prime256v1 --label web --json | jq -r .publicKeyPem",
+      "\nExamples:\n  $ tsp11 keygen --key-type rsa:2048 --label key-1 --id 0001\n  $ tsp11 keygen --key-type ec:prime256v1 --label web --json | jq -r .publicKeyPem\n  $ tsp11 keygen --key-type hmac:256 --label mac-key --no-sensitive --extractable",
     )
     .action(
       withContext<KeygenFlags>(async (flags, ctx) => {
@@ -81,6 +112,13 @@ export function keygenCommand(): Command {
               usage: requestedUsage(flags),
               extractable: flags.extractable === true,
               force: flags.force === true,
+              flags: {
+                sensitive: flags.sensitive,
+                alwaysAuthenticate: flags.alwaysAuth === true,
+                allowedMechanisms: flags.allowedMechanisms,
+                destroyable: flags.destroyable,
+                modifiable: flags.modifiable,
+              },
             },
             {
               warn: (message) => {

@@ -7,7 +7,10 @@ import type { UriObjectType } from "../pkcs11/uri.js";
 import { keySelectorOf } from "../core/find-key.js";
 import { isStdout, writeOutput } from "../files.js";
 
-const READ_TYPES = ["cert", "pubkey", "data"] as const;
+const READ_TYPES = ["cert", "pubkey", "data", "secret", "privkey"] as const;
+
+/** Values that are secret or private: a new output file gets mode 0600. */
+const SECRET_TYPES: readonly ReadType[] = ["secret", "privkey"];
 
 interface ReadObjectFlags {
   type?: ReadType;
@@ -62,7 +65,9 @@ export function readTypeOf(
 
 export function readObjectCommand(): Command {
   return new Command("read-object")
-    .description("Export a certificate or public key (PEM or DER) or a data object's value")
+    .description(
+      "Export a certificate or public key (PEM or DER), a data object's value, or an extractable key",
+    )
     .addOption(
       new Option("--type <type>", "what to read (default: the URI's type=)").choices(READ_TYPES),
     )
@@ -72,7 +77,7 @@ export function readObjectCommand(): Command {
     .option("--der", "DER instead of PEM")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ tsp11 read-object --type cert --id 0001 | openssl x509 -noout -subject\n  $ tsp11 read-object --type pubkey --label key-1 --der -o key-1.spki",
+      "\nExamples:\n  $ tsp11 read-object --type cert --id 0001 | openssl x509 -noout -subject\n  $ tsp11 read-object --type pubkey --label key-1 --der -o key-1.spki\n  $ tsp11 read-object --type privkey --label test-key --pin 1234 -o test-key.pem",
     )
     .action(
       withContext<ReadObjectFlags>(async (flags, ctx) => {
@@ -88,8 +93,12 @@ export function readObjectCommand(): Command {
         const body: string | Uint8Array =
           read.pem !== undefined && flags.der !== true ? read.pem : read.bytes;
         const out = isStdout(flags.out) ? undefined : flags.out;
-        // A private data object's value is a secret: a new file for it is 0600.
-        if (out !== undefined) await writeOutput(out, body, flags.type, { secret: read.secret });
+        // A private data object's value or a key's is a secret: a new file for it is 0600.
+        if (out !== undefined) {
+          await writeOutput(out, body, type, {
+            secret: read.secret === true || SECRET_TYPES.includes(type),
+          });
+        }
         if (ctx.output.json) {
           const { bytes, ...rest } = read;
           ctx.output.writeJson({

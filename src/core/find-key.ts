@@ -110,7 +110,9 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
   // whole read and cost one read per attribute.
   const { modulus } = keyType === "rsa" ? session.read(handle, ["modulus"]) : {};
   const { ecParams } =
-    keyType === "ec" || keyType === "ec-edwards" ? session.read(handle, ["ecParams"]) : {};
+    keyType === "ec" || keyType === "ec-edwards" || keyType === "ec-montgomery"
+      ? session.read(handle, ["ecParams"])
+      : {};
   return {
     handle,
     cls,

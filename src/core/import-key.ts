@@ -17,6 +17,7 @@ import { parseSpki, spkiEquals, spkiToPem } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import type { Pin } from "../pin.js";
 import type { AttributeInput } from "../pkcs11/attributes.js";
+import type { Usage } from "../options.js";
 import type { KeyUsage } from "../pkcs11/keys.js";
 import {
   pairTemplates,
@@ -34,8 +35,7 @@ import type { TokenScope } from "../pkcs11/token.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { WriteObjectResult } from "./write-object.js";
 import { certificateLabel } from "../asn1/cert-label.js";
-import { withTokenLock } from "../pkcs11/token-lock.js";
-import { lockKeyOf } from "./write-object.js";
+import { lockKeyOf, withTokenLock } from "../pkcs11/token-lock.js";
 
 export const IMPORT_TYPES = ["privkey", "pkcs12", "secret"] as const;
 export type ImportType = (typeof IMPORT_TYPES)[number];
@@ -76,7 +76,7 @@ export interface PrepareImportOptions {
 export interface ImportOptions {
   id: Uint8Array | undefined;
   label: string | undefined;
-  usage: KeyUsage[] | undefined;
+  usage: Usage[] | undefined;
   extractable: boolean;
   /** Store the public key beside an imported private key (default true). */
   publicKey: boolean;
@@ -307,7 +307,9 @@ function planKeyPair(
   options: ImportOptions,
 ): PlannedObject[] {
   const id = options.id ?? idOfSpki(key.spki);
-  const usage = options.usage ?? ["sign"];
+  const requested = options.usage ?? ["sign"];
+  const usage = requested.filter((word): word is KeyUsage => word !== "sign-recover");
+  const recover = requested.includes("sign-recover");
   const replaces = conflicting(session, ["private-key", "public-key"], id, label, options.force);
   const { publicParams, privateParams } = keyAttributes(key);
   const { publicTemplate, privateTemplate } = pairTemplates({
@@ -317,6 +319,8 @@ function planKeyPair(
     extractable: options.extractable,
     publicParams,
     privateParams,
+    privateExtra: { signRecover: recover },
+    publicExtra: { verifyRecover: recover },
   });
   const described = {
     keyType: key.keyType,
@@ -435,7 +439,9 @@ function planSecret(
   const template = secretTemplate({
     label,
     id,
-    usage: options.usage ?? ["encrypt", "decrypt"],
+    usage: (options.usage ?? ["encrypt", "decrypt"]).filter(
+      (word): word is KeyUsage => word !== "sign-recover",
+    ),
     extractable: options.extractable,
     params: { keyType: keyTypeValue(keyType), value: prepared.value },
   });

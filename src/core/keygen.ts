@@ -2,7 +2,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { findCurve } from "../asn1/curves.js";
 import { spkiToPem } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
-import type { KeySpec } from "../options.js";
+import type { KeySpec, Usage } from "../options.js";
+import { isSecretSpec } from "../options.js";
+import type { AttributeInput } from "../pkcs11/attributes.js";
+import { mechanismName } from "../pkcs11/mechanisms.js";
 import { withSignalsDeferred } from "../cleanup.js";
 import { isCkr } from "../pkcs11/ckr.js";
 import type { KeyUsage, PairRequest } from "../pkcs11/keys.js";
@@ -21,8 +24,7 @@ import type { Attribute, Handle } from "../pkcs11/lib.js";
 import { CLASS_VALUES } from "../pkcs11/names.js";
 import type { MaybePromise } from "../pkcs11/session.js";
 import type { TokenScope } from "../pkcs11/token.js";
-import type { TokenLockKey } from "../pkcs11/token-lock.js";
-import { withTokenLock } from "../pkcs11/token-lock.js";
+import { lockKeyOf, withTokenLock } from "../pkcs11/token-lock.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { PublicKeyMaterial } from "./public-key.js";
 import { describeMaterial, keyIdOf, readPublicMaterial, spkiOf } from "./public-key.js";
@@ -31,9 +33,21 @@ export interface KeygenOptions {
   spec: KeySpec;
   label: string;
   id: Uint8Array | undefined;
-  usage: KeyUsage[] | undefined;
+  usage: Usage[] | undefined;
   extractable: boolean;
   force: boolean;
+  /** Attribute flags beyond the defaults (all optional, so serve's callers need not say). */
+  flags?: KeyFlags;
+}
+
+/** keygen's attribute flags: the defaults are sensitive, destroyable, modifiable. */
+export interface KeyFlags {
+  sensitive?: boolean;
+  alwaysAuthenticate?: boolean;
+  /** CKM_ values for CKA_ALLOWED_MECHANISMS. */
+  allowedMechanisms?: readonly number[];
+  destroyable?: boolean;
+  modifiable?: boolean;
 }
 
 export interface KeygenResult {
@@ -42,7 +56,7 @@ export interface KeygenResult {
   keyType: string;
   bits?: number;
   curve?: string;
-  usage: KeyUsage[];
+  usage: Usage[];
   publicKeyPem?: string;
   uri: string;
 }
@@ -77,19 +91,68 @@ function existingKeys(scope: TokenScope, options: KeygenOptions): Handle[] {
   });
 }
 
+/** The words for each generation mechanism, in the order the refusal lists them. */
+const KEYGEN_WORDS: Readonly<Record<keyof typeof KEYGEN_MECHANISMS, string>> = {
+  rsa: "rsa",
+  ec: "ec",
+  "ec-edwards": "ed25519/ed448",
+  "ec-montgomery": "x25519/x448",
+  aes: "aes",
+  "generic-secret": "generic/hmac",
+  des3: "des3",
+};
+
+function specName(spec: KeySpec): string {
+  if ("curve" in spec) return spec.keyType === "ec" ? `ec:${spec.curve}` : spec.curve;
+  if (spec.keyType === "generic-secret") return `${spec.hmac ? "hmac" : "generic"}:${spec.bits}`;
+  return spec.keyType === "des3" ? "des3" : `${spec.keyType}:${spec.bits}`;
+}
+
 function checkMechanism(scope: TokenScope, spec: KeySpec): void {
-  if (scope.session.hasMechanism(KEYGEN_MECHANISMS[spec.keyType])) return;
-  const name =
-    spec.keyType === "ec-edwards"
-      ? "CKM_EC_EDWARDS_KEY_PAIR_GEN"
-      : `key generation for ${spec.keyType}`;
-  throw new TspError("usage", `keygen: token "${scope.token.label}" does not offer ${name}`);
+  const mechanism = KEYGEN_MECHANISMS[spec.keyType];
+  if (scope.session.hasMechanism(mechanism)) return;
+  const offered = (Object.keys(KEYGEN_MECHANISMS) as (keyof typeof KEYGEN_MECHANISMS)[])
+    .filter((type) => scope.session.hasMechanism(KEYGEN_MECHANISMS[type]))
+    .map((type) => KEYGEN_WORDS[type]);
+  throw new TspError(
+    "usage",
+    `keygen: token "${scope.token.label}" does not offer CKM_${mechanismName(mechanism).replaceAll("-", "_")} (${specName(spec)}); it generates: ${offered.join(", ") || "nothing"}`,
+  );
+}
+
+/** A curve the module does not have: CKR_CURVE_NOT_SUPPORTED, CKR_DOMAIN_PARAMS_INVALID, .... */
+function isCurveRefusal(error: unknown): boolean {
+  return isCkr(
+    error,
+    "CKR_CURVE_NOT_SUPPORTED",
+    "CKR_DOMAIN_PARAMS_INVALID",
+    "CKR_ATTRIBUTE_VALUE_INVALID",
+    "CKR_TEMPLATE_INCONSISTENT",
+  );
+}
+
+/** The attributes keygen's flags add: private (and secret) half, public half. */
+function flagAttributes(flags: KeyFlags = {}): { own: AttributeInput; both: AttributeInput } {
+  const both: AttributeInput = {};
+  if (flags.destroyable === false) both.destroyable = false;
+  if (flags.modifiable === false) both.modifiable = false;
+  const own: AttributeInput = { ...both };
+  if (flags.sensitive === false) own.sensitive = false;
+  if (flags.alwaysAuthenticate === true) own.alwaysAuthenticate = true;
+  if (flags.allowedMechanisms !== undefined) {
+    const list = Buffer.alloc(8 * flags.allowedMechanisms.length);
+    flags.allowedMechanisms.forEach((mechanism, i) =>
+      list.writeBigUInt64LE(BigInt(mechanism), 8 * i),
+    );
+    own.allowedMechanisms = list;
+  }
+  return { own, both };
 }
 
 function publicParams(spec: KeySpec): PairRequest["publicParams"] {
   if (spec.keyType === "rsa")
     return { modulusBits: spec.bits, publicExponent: Buffer.from([1, 0, 1]) };
-  if (spec.keyType === "aes") return {};
+  if (!("curve" in spec)) return {};
   const curve = findCurve(spec.curve);
   if (!curve) throw new TspError("usage", `keygen: unknown curve ${spec.curve}`);
   return { ecParams: Buffer.from(curve.ecParamsHex, "hex") };
@@ -121,11 +184,13 @@ async function generate<T>(
   }
 }
 
-function defaultUsage(spec: KeySpec): KeyUsage[] {
-  return spec.keyType === "aes" ? ["encrypt", "decrypt"] : ["sign"];
+function defaultUsage(spec: KeySpec): Usage[] {
+  if (spec.keyType === "generic-secret") return ["sign", "verify"];
+  if (spec.keyType === "ec-montgomery") return ["derive"];
+  return isSecretSpec(spec) ? ["encrypt", "decrypt"] : ["sign"];
 }
 
-function warnUnrequested(usage: KeyUsage[], requested: KeyUsage[], hooks: KeygenHooks): void {
+function warnUnrequested(usage: Usage[], requested: Usage[], hooks: KeygenHooks): void {
   const extra = usage.filter((word) => !requested.includes(word));
   if (extra.length > 0)
     hooks.warn(`the token gave the key usages that were not asked for: ${extra.join(", ")}`);
@@ -141,6 +206,7 @@ export async function runKeygen(
   hooks: KeygenHooks,
 ): Promise<KeygenResult> {
   checkMechanism(scope, options.spec);
+  checkFlags(options);
   if (options.id && isIncompleteId(options.id)) {
     throw new TspError("usage", "keygen: that id marks incomplete keys; choose another --id");
   }
@@ -155,15 +221,35 @@ export async function runKeygen(
     }
     const usage = options.usage ?? defaultUsage(options.spec);
     return withSignalsDeferred(() =>
-      options.spec.keyType === "aes"
+      isSecretSpec(options.spec)
         ? generateSecret(scope, options, usage, replaced, hooks)
         : generatePair(scope, options, usage, replaced, hooks),
     );
   });
 }
 
-export function lockKeyOf(scope: TokenScope): TokenLockKey {
-  return { modulePath: scope.module.path, serial: scope.token.serial, label: scope.token.label };
+/** Flag combinations refused before anything is made. */
+function checkFlags(options: KeygenOptions): void {
+  const secret = isSecretSpec(options.spec);
+  if (options.flags?.modifiable === false && !secret && options.id === undefined) {
+    // The SHA-1 id is set once the public key exists: an unmodifiable pair must be given one.
+    throw new TspError("usage", "keygen: --no-modifiable needs --id for a key pair");
+  }
+  if (secret && options.usage?.includes("sign-recover")) {
+    throw new TspError("usage", "keygen: sign-recover is a key pair's usage, not a secret key's");
+  }
+}
+
+/**
+ * sign-recover: CKA_SIGN_RECOVER / CKA_VERIFY_RECOVER on the halves, sent false unless asked
+ * (SoftHSM turns them on when the template is silent).
+ */
+function recoverAttributes(usage: readonly Usage[]): {
+  privateKey: AttributeInput;
+  publicKey: AttributeInput;
+} {
+  const asked = usage.includes("sign-recover");
+  return { privateKey: { signRecover: asked }, publicKey: { verifyRecover: asked } };
 }
 
 /** Keys a killed keygen left (INCOMPLETE_ID): named on stderr so they can be deleted. */
@@ -249,13 +335,16 @@ async function undoOnFailure<T>(
 async function generatePair(
   scope: TokenScope,
   options: KeygenOptions,
-  usage: KeyUsage[],
+  usage: Usage[],
   replaced: Handle[],
   hooks: KeygenHooks,
 ): Promise<KeygenResult> {
   const spec = options.spec;
-  if (spec.keyType === "aes")
-    throw new TspError("usage", "keygen: aes is a secret key, not a pair");
+  if (isSecretSpec(spec))
+    throw new TspError("usage", `keygen: ${spec.keyType} is a secret key, not a pair`);
+  const pairUsage = usage.filter((word): word is KeyUsage => word !== "sign-recover");
+  const flags = flagAttributes(options.flags);
+  const recover = recoverAttributes(usage);
   // The final id goes into the template when it is known and nothing is being replaced;
   // otherwise the pair is made with the provisional INCOMPLETE_ID and settled afterwards.
   const provisional = options.id === undefined || replaced.length > 0;
@@ -264,8 +353,10 @@ async function generatePair(
     publicParams: publicParams(spec),
     label: options.label,
     id: provisional ? INCOMPLETE_ID : options.id,
-    usage,
+    usage: pairUsage,
     extractable: options.extractable,
+    privateExtra: { ...flags.own, ...recover.privateKey },
+    publicExtra: { ...flags.both, ...recover.publicKey },
   };
   const done =
     spec.keyType === "rsa" && spec.bits >= 3072
@@ -282,6 +373,15 @@ async function generatePair(
         "keygen: generate the key pair",
       );
     }, hooks);
+  } catch (error) {
+    if ("curve" in spec && isCurveRefusal(error)) {
+      throw new TspError(
+        "usage",
+        `keygen: token "${scope.token.label}" refused the curve ${spec.curve} (the module does not have it)`,
+        { ckr: (error as TspError).ckr },
+      );
+    }
+    throw error;
   } finally {
     done?.();
   }
@@ -294,11 +394,19 @@ async function generatePair(
     return { material, id };
   });
   destroyReplaced(scope, replaced);
-  const actual = pairUsageOf(
-    scope.session.read(keys.privateKey, ["sign", "decrypt", "derive", "unwrap"]),
+  const privateValues = scope.session.read(keys.privateKey, [
+    "sign",
+    "decrypt",
+    "derive",
+    "unwrap",
+    "signRecover",
+  ]);
+  const actual: Usage[] = pairUsageOf(
+    privateValues,
     scope.session.read(keys.publicKey, ["verify", "encrypt", "wrap", "derive"]),
   );
-  warnUnrequested(actual, canonicalPairUsage(usage), hooks);
+  if (privateValues.signRecover === true) actual.push("sign-recover");
+  warnUnrequested(actual, [...canonicalPairUsage(pairUsage), ...usage], hooks);
   const described = describeMaterial(material);
   return {
     label: options.label,
@@ -323,12 +431,15 @@ function readNewPublicKey(scope: TokenScope, publicKey: Handle): PublicKeyMateri
 async function generateSecret(
   scope: TokenScope,
   options: KeygenOptions,
-  usage: KeyUsage[],
+  usage: Usage[],
   replaced: Handle[],
   hooks: KeygenHooks,
 ): Promise<KeygenResult> {
-  if (options.spec.keyType !== "aes") throw new TspError("usage", "keygen: not a secret key type");
-  const bits = options.spec.bits;
+  const spec = options.spec;
+  if (!isSecretSpec(spec)) throw new TspError("usage", "keygen: not a secret key type");
+  const secretUsage = usage.filter((word): word is KeyUsage => word !== "sign-recover");
+  // DES3's length is fixed by the mechanism (SoftHSM refuses CKA_VALUE_LEN for it).
+  const valueLen = spec.keyType === "des3" ? undefined : spec.bits / 8;
   // A secret key has no public value to hash: its id is random unless given.
   const id = options.id ?? createHash("sha1").update(randomBytes(32)).digest();
   // Replacing: made with the provisional id until the old keys are marked (as for pairs).
@@ -338,14 +449,15 @@ async function generateSecret(
       {
         label: options.label,
         id: provisional ? INCOMPLETE_ID : id,
-        usage,
+        usage: secretUsage,
         extractable: options.extractable,
-        valueLen: bits / 8,
+        valueLen,
+        privateExtra: flagAttributes(options.flags).own,
       },
       onlyRequested,
     );
     return scope.session.generateKey(
-      { mechanism: KEYGEN_MECHANISMS.aes },
+      { mechanism: KEYGEN_MECHANISMS[spec.keyType] },
       template,
       "keygen: generate the key",
     );
@@ -359,8 +471,8 @@ async function generateSecret(
   return {
     label: options.label,
     id: Buffer.from(id).toString("hex"),
-    keyType: "aes",
-    bits,
+    keyType: spec.keyType,
+    bits: spec.bits,
     usage: actual,
     uri: formatPkcs11Uri(scope.token, { label: options.label, id, type: "secret-key" }),
   };

@@ -45,6 +45,8 @@ export interface ObjectJson {
   private: boolean;
   sensitive?: boolean;
   extractable?: boolean;
+  /** CKA_ALWAYS_AUTHENTICATE, shown when true. */
+  alwaysAuthenticate?: boolean;
   subject?: string;
   issuer?: string;
   serial?: string;
@@ -203,10 +205,13 @@ function describe(
   const isKey = cls !== "certificate" && cls !== "data";
   if (isKey) describeKeyType(object, values);
   object.usage = USAGE.filter((name) => values[name] === true);
+  if (values.signRecover === true || values.verifyRecover === true)
+    object.usage.push("sign-recover");
   object.private = values.private ?? false;
   if (isKey && cls !== "public-key") {
     if (values.sensitive !== undefined) object.sensitive = values.sensitive;
     if (values.extractable !== undefined) object.extractable = values.extractable;
+    if (values.alwaysAuthenticate === true) object.alwaysAuthenticate = true;
   }
   if (cls === "certificate" && values.value && readCertificate) {
     Object.assign(object, readCertificate(values.value));
@@ -222,6 +227,24 @@ function describeKeyType(object: Partial<ObjectJson>, values: AttributeValues): 
   if (values.valueLen !== undefined) object.bits = values.valueLen * 8;
   const curve = values.ecParams && curveFromEcParams(values.ecParams);
   if (curve) object.curve = curve.name;
+}
+
+/** The listing's JSON of known objects (edit-object shows what it changed), in listing order. */
+export async function describeHandles(
+  session: TokenSession,
+  token: TokenDescription,
+  handles: readonly Handle[],
+): Promise<ListedObject[]> {
+  const reader = new ObjectReader(session);
+  const listed: ListedObject[] = [];
+  let readCertificate: CertificateReader | undefined;
+  for (const handle of handles) {
+    const item = readUnlessGone(reader, handle, undefined);
+    if (!item) continue;
+    if (item.cls === "certificate") readCertificate ??= await certificateReader();
+    listed.push({ handle, object: describe(token, item, readCertificate) });
+  }
+  return listed.sort((a, b) => compareObjects(a.object, b.object));
 }
 
 export async function runListObjects(

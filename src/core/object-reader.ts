@@ -51,8 +51,8 @@ export const USAGE: readonly AttributeName[] = [
 
 /** Usage attributes each class has (asking a public key for CKA_SIGN fails the read). */
 const USAGE_OF_CLASS: Partial<Record<ObjectClass, readonly AttributeName[]>> = {
-  "private-key": ["sign", "decrypt", "derive", "unwrap"],
-  "public-key": ["verify", "encrypt", "derive", "wrap"],
+  "private-key": ["sign", "decrypt", "derive", "unwrap", "signRecover"],
+  "public-key": ["verify", "encrypt", "derive", "wrap", "verifyRecover"],
   "secret-key": USAGE,
 };
 
@@ -65,8 +65,10 @@ function templateFor(kind: ObjectKind): AttributeName[] {
   const usage = USAGE_OF_CLASS[cls] ?? [];
   const names: AttributeName[] = ["class", "label", "id", "private", ...usage, "keyType"];
   if (cls !== "public-key") names.push("sensitive", "extractable");
+  if (cls === "private-key") names.push("alwaysAuthenticate");
   if (keyType === "rsa") names.push("modulus");
-  else if (keyType === "ec" || keyType === "ec-edwards") names.push("ecParams");
+  else if (keyType === "ec" || keyType === "ec-edwards" || keyType === "ec-montgomery")
+    names.push("ecParams");
   else if (cls === "secret-key") names.push("valueLen");
   return names;
 }

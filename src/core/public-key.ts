@@ -12,7 +12,7 @@ import { CLASS_VALUES, keyTypeName } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 
 export interface PublicKeyMaterial {
-  keyType: "rsa" | "ec" | "ec-edwards";
+  keyType: "rsa" | "ec" | "ec-edwards" | "ec-montgomery";
   modulus?: Buffer;
   publicExponent?: Buffer;
   ecParams?: Buffer;
@@ -36,7 +36,8 @@ export function readPublicMaterial(
   if (keyType === "rsa" && values.modulus && values.publicExponent) {
     return { keyType, modulus: values.modulus, publicExponent: values.publicExponent };
   }
-  if ((keyType === "ec" || keyType === "ec-edwards") && values.ecParams && values.ecPoint) {
+  const ecLike = keyType === "ec" || keyType === "ec-edwards" || keyType === "ec-montgomery";
+  if (ecLike && values.ecParams && values.ecPoint) {
     return { keyType, ecParams: values.ecParams, ecPoint: values.ecPoint };
   }
   return undefined;

@@ -1,20 +1,27 @@
 /**
  * read-object: a certificate (its CKA_VALUE), a public key (as SubjectPublicKeyInfo, built
- * from the key's attributes; a private key's public half serves too) or a data object's value.
+ * from the key's attributes; a private key's public half serves too), a data object's value,
+ * and the secret and private keys a module lets out in the clear (extractable, not sensitive).
  */
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { toPem } from "../asn1/pem.js";
+import {
+  ecPrivateKeyInfo,
+  privateKeyInfoToPem,
+  rsaPrivateKeyInfo,
+} from "../asn1/private-key-info.js";
 import { spkiToPem } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import type { Handle } from "../pkcs11/lib.js";
 import type { ObjectClass } from "../pkcs11/names.js";
-import { CLASS_VALUES, URI_TYPES } from "../pkcs11/names.js";
+import { CLASS_VALUES, keyTypeName, URI_TYPES } from "../pkcs11/names.js";
 import type { TokenScope } from "../pkcs11/token.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { KeySelector } from "./find-key.js";
 import { ambiguity, describeKeySelector, typeExcludes } from "./find-key.js";
-import { publicMaterialOf, readPublicMaterial, spkiOf } from "./public-key.js";
+import { readPublicMaterial, spkiOf } from "./public-key.js";
 
-export const READ_TYPES = ["cert", "pubkey", "data"] as const;
+export const READ_TYPES = ["cert", "pubkey", "data", "secret", "privkey"] as const;
 export type ReadType = (typeof READ_TYPES)[number];
 
 export interface ReadObjectResult {
@@ -100,16 +107,124 @@ function readPublicKey(scope: TokenScope, selector: KeySelector): ReadObjectResu
     const spki = spkiOf(material);
     return result(scope, "public-key", publicKey, spki, spkiToPem(spki));
   }
-  // No public key object (or the URI names the private key): the private key's public half
-  // (RSA carries it; EC by its id).
+  // No public key object (or the URI names the private key): the private key's public half.
   const privateKey = findOne(scope, "private-key", selector);
   if (!privateKey) throw notFound("pubkey", selector);
-  const { id } = scope.session.read(privateKey, ["id"]);
-  const spki = spkiOf(publicMaterialOf(scope.session, privateKey, id));
+  const spki = publicKeyOfPrivate(scope, privateKey);
   return {
     ...result(scope, "private-key", privateKey, spki, spkiToPem(spki)),
     class: "public-key",
   };
+}
+
+/**
+ * A private key's public key, from what the module exposes: the public key with its id, its
+ * own public attributes (RSA modulus and exponent, CKA_EC_POINT), CKA_PUBLIC_KEY_INFO, or,
+ * for a key that may leave the token, its private value.
+ */
+function publicKeyOfPrivate(scope: TokenScope, privateKey: Handle): Uint8Array {
+  const session = scope.session;
+  const { id, label = "" } = session.read(privateKey, ["id", "label"]);
+  if (id && id.length > 0) {
+    const [publicKey] = session.findObjects({ class: CLASS_VALUES["public-key"], id });
+    const material = publicKey ? readPublicMaterial(session, publicKey) : undefined;
+    if (material) return spkiOf(material);
+  }
+  const own = readPublicMaterial(session, privateKey);
+  if (own) return spkiOf(own);
+  const { publicKeyInfo } = session.read(privateKey, ["publicKeyInfo"]);
+  if (publicKeyInfo && publicKeyInfo.length > 0) return new Uint8Array(publicKeyInfo);
+  if (exportRefusals(scope, privateKey).length === 0) {
+    const pkcs8 = privateKeyInfoOf(scope, privateKey, label);
+    const key = createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
+    return new Uint8Array(createPublicKey(key).export({ type: "spki", format: "der" }));
+  }
+  throw new TspError(
+    "not-found",
+    `read-object: private key "${label}" has no public-key object and the module exposes no public value for it (no CKA_EC_POINT or CKA_PUBLIC_KEY_INFO, and its private value may not leave the token)`,
+  );
+}
+
+/** What forbids reading a key's value in the clear: the attributes, in the contract's words. */
+function exportRefusals(scope: TokenScope, handle: Handle): string[] {
+  const { sensitive, extractable } = scope.session.read(handle, ["sensitive", "extractable"]);
+  const refusals: string[] = [];
+  if (sensitive !== false) refusals.push("CKA_SENSITIVE is true");
+  if (extractable !== true) refusals.push("CKA_EXTRACTABLE is false");
+  return refusals;
+}
+
+function refuseExport(scope: TokenScope, handle: Handle, what: string): void {
+  const refusals = exportRefusals(scope, handle);
+  if (refusals.length === 0) return;
+  const { label = "" } = scope.session.read(handle, ["label"]);
+  throw new TspError(
+    "usage",
+    `read-object: ${what} "${label}" may not leave the token in the clear: ${refusals.join(", ")} (export it wrapped instead: tsp11 wrap)`,
+  );
+}
+
+function readSecretKey(scope: TokenScope, selector: KeySelector): ReadObjectResult {
+  const handle = findOne(scope, "secret-key", selector);
+  if (!handle) throw notFound("secret", selector);
+  refuseExport(scope, handle, "secret key");
+  const { value } = scope.session.read(handle, ["value"]);
+  if (!value)
+    throw new TspError("failure", "read-object: the module gave no CKA_VALUE for the key");
+  return result(scope, "secret-key", handle, value);
+}
+
+function readPrivateKey(scope: TokenScope, selector: KeySelector): ReadObjectResult {
+  const handle = findOne(scope, "private-key", selector);
+  if (!handle) throw notFound("privkey", selector);
+  refuseExport(scope, handle, "private key");
+  const { label = "" } = scope.session.read(handle, ["label"]);
+  const pkcs8 = privateKeyInfoOf(scope, handle, label);
+  return result(scope, "private-key", handle, pkcs8, privateKeyInfoToPem(pkcs8));
+}
+
+/** PKCS#8 of a private key whose private attributes the module shows. */
+function privateKeyInfoOf(scope: TokenScope, handle: Handle, label: string): Uint8Array {
+  const session = scope.session;
+  const { keyType } = session.read(handle, ["keyType"]);
+  const type = keyType === undefined ? "unknown" : keyTypeName(keyType);
+  const missing = (): TspError =>
+    new TspError(
+      "failure",
+      `read-object: the module does not show the private attributes of ${type} key "${label}"`,
+    );
+  if (type === "rsa") {
+    const parts = session.read(handle, [
+      "modulus",
+      "publicExponent",
+      "privateExponent",
+      "prime1",
+      "prime2",
+      "exponent1",
+      "exponent2",
+      "coefficient",
+    ]);
+    const { modulus, publicExponent, privateExponent, prime1, prime2 } = parts;
+    const { exponent1, exponent2, coefficient } = parts;
+    if (!modulus || !publicExponent || !privateExponent || !prime1 || !prime2) throw missing();
+    if (!exponent1 || !exponent2 || !coefficient) throw missing();
+    return rsaPrivateKeyInfo({
+      modulus,
+      publicExponent,
+      privateExponent,
+      prime1,
+      prime2,
+      exponent1,
+      exponent2,
+      coefficient,
+    });
+  }
+  if (type === "ec" || type === "ec-edwards" || type === "ec-montgomery") {
+    const { ecParams, value } = session.read(handle, ["ecParams", "value"]);
+    if (!ecParams || !value) throw missing();
+    return ecPrivateKeyInfo(ecParams, value);
+  }
+  throw new TspError("usage", `read-object: tsp11 cannot export ${type} private keys`);
 }
 
 function readData(scope: TokenScope, selector: KeySelector): ReadObjectResult {
@@ -134,5 +249,7 @@ export function runReadObject(
 ): ReadObjectResult {
   if (type === "cert") return readCertificate(scope, selector);
   if (type === "pubkey") return readPublicKey(scope, selector);
+  if (type === "secret") return readSecretKey(scope, selector);
+  if (type === "privkey") return readPrivateKey(scope, selector);
   return readData(scope, selector);
 }

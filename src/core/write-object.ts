@@ -18,8 +18,7 @@ import type { ObjectClass } from "../pkcs11/names.js";
 import { CLASS_VALUES, keyTypeValue, URI_TYPES } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenScope } from "../pkcs11/token.js";
-import type { TokenLockKey } from "../pkcs11/token-lock.js";
-import { withTokenLock } from "../pkcs11/token-lock.js";
+import { lockKeyOf, withTokenLock } from "../pkcs11/token-lock.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { PublicKeyMaterial } from "./public-key.js";
 import { keyIdOf, readPublicMaterial, spkiOf } from "./public-key.js";
@@ -317,11 +316,6 @@ export function runWriteObject(
   return withTokenLock(lockKeyOf(scope), "write-object", () =>
     Promise.resolve(writeUnlocked(scope, prepared, options, hooks)),
   );
-}
-
-/** The token a lock is for: its module and serial (label when it has no serial). */
-export function lockKeyOf(scope: TokenScope): TokenLockKey {
-  return { modulePath: scope.module.path, serial: scope.token.serial, label: scope.token.label };
 }
 
 function writeUnlocked(

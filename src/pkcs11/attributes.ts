@@ -49,6 +49,8 @@ const SPEC = {
   serialNumber: [ck.CKA_SERIAL_NUMBER, "bytes"],
   application: [ck.CKA_APPLICATION, "string"],
   publicKeyInfo: [ck3.CKA_PUBLIC_KEY_INFO, "bytes"],
+  destroyable: [ck.CKA_DESTROYABLE, "bool"],
+  allowedMechanisms: [ck.CKA_ALLOWED_MECHANISMS, "bytes"],
 } as const satisfies Record<string, readonly [number, Decoder]>;
 
 export type AttributeName = keyof typeof SPEC;

@@ -95,6 +95,7 @@ export function signOnce(
   step("start signing", () => {
     lib.C_SignInit(handle, mechanism, key);
   });
+  session.authenticateKeyUse(key, "sign: log in for the key");
   const slow = SLOW_SIGN.has(mechanism.mechanism);
   return session.sign(asBuffer(data), Buffer.allocUnsafe(maxLength), "sign", slow);
 }
@@ -111,6 +112,7 @@ export class SignOperation {
     step("start signing", () => {
       session.lib.C_SignInit(session.handle, mechanism, key);
     });
+    session.authenticateKeyUse(key, "sign: log in for the key");
   }
 
   update(chunk: Uint8Array): void {

@@ -70,6 +70,9 @@ export interface PairRequest {
   extractable: boolean;
   /** Type-specific private attributes: the key material of an imported key. */
   privateParams?: AttributeInput;
+  /** keygen's attribute flags (--no-sensitive, --always-auth, ...), sent after the rest. */
+  privateExtra?: AttributeInput;
+  publicExtra?: AttributeInput;
 }
 
 function usageFlags(
@@ -104,6 +107,7 @@ export function pairTemplates(
       ...usageFlags(PUBLIC_USAGE, wanted, onlyRequested),
       // Not a --usage word yet: always off (SoftHSM turns it on when the template is silent).
       ...(onlyRequested ? {} : { verifyRecover: false }),
+      ...request.publicExtra,
     }),
     privateTemplate: toTemplate({
       ...common,
@@ -114,14 +118,15 @@ export function pairTemplates(
       ...request.privateParams,
       ...usageFlags(PRIVATE_USAGE, wanted, onlyRequested),
       ...(onlyRequested ? {} : { signRecover: false }),
+      ...request.privateExtra,
     }),
   };
 }
 
 export function secretTemplate(
-  request: Omit<PairRequest, "publicParams" | "mechanism"> & {
+  request: Omit<PairRequest, "publicParams" | "mechanism" | "publicExtra"> & {
     /** Generation only: an imported key's length is its CKA_VALUE's. */
-    valueLen?: number;
+    valueLen?: number | undefined;
     /** Import: CKA_KEY_TYPE and CKA_VALUE. */
     params?: AttributeInput;
   },
@@ -144,6 +149,7 @@ export function secretTemplate(
     valueLen: request.valueLen,
     ...request.params,
     ...flags,
+    ...request.privateExtra,
   });
 }
 
@@ -188,5 +194,8 @@ export const KEYGEN_MECHANISMS = {
   rsa: ck.CKM_RSA_PKCS_KEY_PAIR_GEN,
   ec: ck.CKM_EC_KEY_PAIR_GEN,
   "ec-edwards": ck3.CKM_EC_EDWARDS_KEY_PAIR_GEN,
+  "ec-montgomery": ck3.CKM_EC_MONTGOMERY_KEY_PAIR_GEN,
   aes: ck.CKM_AES_KEY_GEN,
+  "generic-secret": ck.CKM_GENERIC_SECRET_KEY_GEN,
+  des3: ck.CKM_DES3_KEY_GEN,
 } as const;

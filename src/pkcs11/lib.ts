@@ -30,7 +30,9 @@ export const { PKCS11, Pkcs11Error } = pkcs11js;
 export const ck3 = {
   CKF_TOKEN_PRESENT: 0x1,
   CKK_EC_EDWARDS: 0x40,
+  CKK_EC_MONTGOMERY: 0x41,
   CKM_EC_EDWARDS_KEY_PAIR_GEN: 0x1055,
+  CKM_EC_MONTGOMERY_KEY_PAIR_GEN: 0x1056,
   CKM_EDDSA: 0x1057,
   CKA_PUBLIC_KEY_INFO: 0x129,
 } as const;

@@ -67,6 +67,22 @@ export function mechanismName(type: number): string {
   return table().get(type) ?? `0x${type.toString(16)}`;
 }
 
+/**
+ * A mechanism by pkcs11-tool's name (`SHA256-RSA-PKCS`), its CKM_ name, or `0x` hex;
+ * case-insensitive. Undefined for a name tsp11 does not know.
+ */
+export function mechanismByName(name: string): number | undefined {
+  const wanted = name.trim().toUpperCase().replace(/^CKM_/, "").replaceAll("_", "-");
+  if (/^0X[0-9A-F]+$/.test(wanted)) return parseInt(wanted.slice(2), 16);
+  for (const [value, known] of table()) if (known === wanted) return value;
+  const aliases = Object.entries(ck as unknown as Record<string, unknown>);
+  for (const [constant, value] of [...aliases, ...Object.entries(PKCS11_3_0)]) {
+    if (typeof value !== "number" || !constant.startsWith("CKM_")) continue;
+    if (constant.slice(4).replaceAll("_", "-") === wanted) return value;
+  }
+  return undefined;
+}
+
 export interface SlotMechanism {
   type: number;
   info: MechanismInfo;

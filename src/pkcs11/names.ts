@@ -25,6 +25,7 @@ const KEY_TYPE_VALUES: Readonly<Record<string, number>> = {
   rsa: ck.CKK_RSA,
   ec: ck.CKK_EC,
   "ec-edwards": ck3.CKK_EC_EDWARDS,
+  "ec-montgomery": ck3.CKK_EC_MONTGOMERY,
   aes: ck.CKK_AES,
   "generic-secret": ck.CKK_GENERIC_SECRET,
   des3: ck.CKK_DES3,

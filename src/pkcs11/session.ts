@@ -1,3 +1,4 @@
+import { TspError } from "../errors.js";
 import type { Pin } from "../pin.js";
 import { isCkr, pkcs11Failure, step } from "./ckr.js";
 import type { AttributeInput, AttributeName, AttributeValues } from "./attributes.js";
@@ -44,6 +45,9 @@ export class TokenSession implements Disposable {
   readonly async: boolean;
   readonly #trace: TraceSink | undefined;
   #loggedIn = false;
+  /** The user's PIN, kept for CKU_CONTEXT_SPECIFIC logins (keys with CKA_ALWAYS_AUTHENTICATE). */
+  #userPin: Pin | undefined;
+  #alwaysAuthenticate = new Map<string, boolean>();
   #closed = false;
   #mechanisms: Map<number, MechanismInfo | undefined> | undefined;
 
@@ -89,6 +93,31 @@ export class TokenSession implements Disposable {
       }
     }
     this.#loggedIn = true;
+    if (userType === "user") this.#userPin = pin;
+  }
+
+  /**
+   * After C_SignInit (or another operation's init) with a key that has CKA_ALWAYS_AUTHENTICATE:
+   * C_Login as CKU_CONTEXT_SPECIFIC with the PIN the session logged in with (PKCS#11 2.40 4.9).
+   */
+  authenticateKeyUse(key: Handle, what: string): void {
+    const cacheKey = key.toString("hex");
+    let always = this.#alwaysAuthenticate.get(cacheKey);
+    if (always === undefined) {
+      always = this.read(key, ["alwaysAuthenticate"]).alwaysAuthenticate === true;
+      this.#alwaysAuthenticate.set(cacheKey, always);
+    }
+    if (!always) return;
+    const pin = this.#userPin;
+    if (!pin) {
+      throw new TspError(
+        "auth",
+        `${what}: the key needs the PIN before each use (CKA_ALWAYS_AUTHENTICATE); give a PIN`,
+      );
+    }
+    step(what, () => {
+      this.lib.C_Login(this.handle, ck.CKU_CONTEXT_SPECIFIC, pin.reveal());
+    });
   }
 
   /**

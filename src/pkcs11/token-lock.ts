@@ -28,6 +28,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { onInterrupt } from "../cleanup.js";
 import { TspError } from "../errors.js";
 import { tsp11Home } from "./default-module.js";
+import type { TokenScope } from "./token.js";
 
 /** How long a command waits for another one's lock (an RSA-8192 generation takes a while). */
 const WAIT_MS = 120_000;
@@ -192,6 +193,11 @@ function lockDirectory(): string {
     throw new TspError("failure", `lock the token: cannot create ${dir}: ${why}`);
   }
   return dir;
+}
+
+/** The token a lock is for: its module and serial (label when it has no serial). */
+export function lockKeyOf(scope: TokenScope): TokenLockKey {
+  return { modulePath: scope.module.path, serial: scope.token.serial, label: scope.token.label };
 }
 
 export function lockPathOf(key: TokenLockKey): string {

@@ -178,7 +178,7 @@ describe.skipIf(!available)("keygen", () => {
 
   it.each([
     [["--key-type", "rsa:512", "--label", "x"], /invalid key type "rsa:512"/],
-    [["--key-type", "ec:secp256k1", "--label", "x"], /unknown curve "secp256k1"/],
+    [["--key-type", "ec:sect163k1", "--label", "x"], /unknown curve "sect163k1"/],
     [["--key-type", "rsa:2048", "--label", "x", "--id", "xyz"], /invalid id "xyz"/],
     [["--key-type", "rsa:2048", "--label", "x", "--usage", "fly"], /invalid usage "fly"/],
     [["--label", "x"], /required option '--key-type <type>' not specified/],

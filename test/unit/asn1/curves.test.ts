@@ -19,7 +19,7 @@ describe("findCurve", () => {
   });
 
   it("does not know other curves", () => {
-    expect(findCurve("secp256k1")).toBeUndefined();
+    expect(findCurve("sect163k1")).toBeUndefined();
     expect(findCurve("")).toBeUndefined();
   });
 });
@@ -39,7 +39,10 @@ describe("curveFromEcParams", () => {
   });
 
   it("returns undefined for unknown or truncated params", () => {
-    expect(curveFromEcParams(fromHex("06052b8104000a"))).toBeUndefined(); // secp256k1
+    expect(curveFromEcParams(fromHex("06052b81040001"))).toBeUndefined(); // sect163k1
+    expect(curveFromEcParams(fromHex("06052b8104000a"))?.name).toBe("secp256k1");
+    expect(curveFromEcParams(fromHex("06092b240303020801010b"))?.name).toBe("brainpoolP384r1");
+    expect(findCurve("BRAINPOOLP512R1")?.name).toBe("brainpoolP512r1");
     expect(curveFromEcParams(fromHex("06082a8648ce3d0301"))).toBeUndefined();
   });
 
@@ -48,8 +51,14 @@ describe("curveFromEcParams", () => {
       ["prime256v1", 32, "ec"],
       ["secp384r1", 48, "ec"],
       ["secp521r1", 66, "ec"],
+      ["secp256k1", 32, "ec"],
+      ["brainpoolP256r1", 32, "ec"],
+      ["brainpoolP384r1", 48, "ec"],
+      ["brainpoolP512r1", 64, "ec"],
       ["ed25519", 32, "ec-edwards"],
       ["ed448", 57, "ec-edwards"],
+      ["x25519", 32, "ec-montgomery"],
+      ["x448", 56, "ec-montgomery"],
     ]);
   });
 });

@@ -36,7 +36,15 @@ describe("buildProgram", () => {
   it("defines every command without arguments, and for help or a typo", () => {
     const all = buildProgram().commands.map((command) => command.name());
     expect(all).toEqual(
-      expect.arrayContaining(["list-slots", "init-token", "keygen", "version", "encrypt", "wrap"]),
+      expect.arrayContaining([
+        "list-slots",
+        "init-token",
+        "keygen",
+        "version",
+        "encrypt",
+        "wrap",
+        "edit-object",
+      ]),
     );
     expect(buildProgram(["--help"]).commands.map((command) => command.name())).toEqual(all);
     expect(buildProgram(["keygn"]).commands.map((command) => command.name())).toEqual(all);
