@@ -5,7 +5,7 @@ import type { Output } from "../output/io.js";
 import type { Column } from "../output/render.js";
 import { printTable } from "../output/render.js";
 import { withContext } from "./shared.js";
-import { runListObjects } from "../core/list-objects.js";
+import { findListedObjects, settleIncomplete } from "../core/list-objects.js";
 import { objectFilterOf } from "../core/object-filter.js";
 
 const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
@@ -59,7 +59,8 @@ export function listObjectsCommand(): Command {
         let objects: ObjectJson[];
         {
           using scope = await ctx.openToken({ login: "if-pin", rw: false });
-          objects = await runListObjects(scope.session, scope.token, filter);
+          const listed = await findListedObjects(scope.session, scope.token, filter);
+          objects = settleIncomplete(scope, listed);
         }
         const incomplete = objects.filter((object) => object.incomplete);
         if (incomplete.length > 0) ctx.output.warn(incompleteWarning(incomplete));

@@ -16,6 +16,8 @@ import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenDescription } from "../pkcs11/select.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import { bitLength } from "../asn1/bytes.js";
+import { isTokenLockHeld, lockKeyOf } from "../pkcs11/token-lock.js";
+import type { TokenScope } from "../pkcs11/token.js";
 
 export const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
 export type ObjectType = (typeof OBJECT_TYPES)[number];
@@ -54,7 +56,7 @@ export interface ObjectJson {
   notAfter?: string;
   uri: string;
   /** Only when true: a key a killed keygen left with the provisional id (INCOMPLETE_ID). */
-  incomplete?: true;
+  incomplete?: true | undefined;
 }
 
 /** One search: for every object, or for one class with --type. */
@@ -245,6 +247,30 @@ export async function describeHandles(
     listed.push({ handle, object: describe(token, item, readCertificate) });
   }
   return listed.sort((a, b) => compareObjects(a.object, b.object));
+}
+
+/**
+ * A keygen running in another process gives its keys the provisional id too, for a moment:
+ * a key listed with it is incomplete only if it still has it once no keygen holds the
+ * token's lock. Keys that got their final id meanwhile are listed as complete.
+ */
+export function settleIncomplete(scope: TokenScope, listed: ListedObject[]): ObjectJson[] {
+  const flagged = listed.filter((entry) => entry.object.incomplete);
+  if (flagged.length > 0 && !isTokenLockHeld(lockKeyOf(scope))) {
+    for (const entry of flagged) {
+      let id: Buffer | undefined;
+      try {
+        id = scope.session.read(entry.handle, ["id"]).id;
+      } catch {
+        id = undefined; // gone: a keygen undid it
+      }
+      if (id !== undefined && isIncompleteId(id)) continue;
+      delete entry.object.incomplete;
+    }
+  } else {
+    for (const entry of flagged) delete entry.object.incomplete;
+  }
+  return listed.map((entry) => entry.object);
 }
 
 export async function runListObjects(

@@ -200,6 +200,12 @@ export function lockKeyOf(scope: TokenScope): TokenLockKey {
   return { modulePath: scope.module.path, serial: scope.token.serial, label: scope.token.label };
 }
 
+/** Whether a live process holds the token's lock right now (a keygen may be mid-way). */
+export function isTokenLockHeld(key: TokenLockKey): boolean {
+  const holder = holderOf(lockPathOf(key), 0);
+  return holder !== "free";
+}
+
 export function lockPathOf(key: TokenLockKey): string {
   // A token without a serial is told apart by its label.
   const name = createHash("sha256")

@@ -263,7 +263,7 @@ for (let i = 0; i < ${COUNT}; i++) {
     ]);
     await succeeds(token, ["cert", "--pin", PIN, "-i", "ca", "-d", "/CN=late", "--import"]);
     return () => token[Symbol.asyncDispose]();
-  }, 120_000);
+  }, 300_000);
 
   it("lists every object with its class, searching per class once guesses fail", async () => {
     const result = await token.tsp11(["-v", "list-objects", "--json", "--pin", PIN]);
