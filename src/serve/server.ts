@@ -51,6 +51,7 @@ const REDACTED = [
   "req.body.soPin",
   "req.body.pin",
   "req.body.keyPass",
+  "req.body.newPin",
 ];
 
 function digest(text: string): Buffer {
@@ -166,6 +167,8 @@ function fastifyOptions(context: ServeContext, bodyLimit: number): FastifyServer
       redact: { paths: REDACTED, censor: "***" },
     },
     bodyLimit,
+    // A PKCS#11 URI in a path segment (GET .../objects/{uri}) is longer than Fastify's 100.
+    routerOptions: { maxParamLength: 2048 },
     // Answered by the onRequest hook of buildServer, with the error object.
     return503OnClosing: false,
     logController: new RequestLog(),
