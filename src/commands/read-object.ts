@@ -2,9 +2,8 @@ import { Command, Option } from "commander";
 import type { ReadObjectResult, ReadType } from "../core/read-object.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
-import { TspError } from "../errors.js";
-import type { UriObjectType } from "../pkcs11/uri.js";
 import { keySelectorOf } from "../core/find-key.js";
+import { readTypeOf } from "../core/object-filter.js";
 import { isStdout, writeOutput } from "../files.js";
 
 const READ_TYPES = ["cert", "pubkey", "data", "secret", "privkey"] as const;
@@ -18,49 +17,6 @@ interface ReadObjectFlags {
   label?: string;
   out?: string;
   der?: boolean;
-}
-
-/** What the URI's type= reads, when --type is not given. */
-const READ_TYPE_OF_URI: Readonly<Partial<Record<UriObjectType, ReadType>>> = {
-  cert: "cert",
-  public: "pubkey",
-  data: "data",
-};
-
-/**
- * --type, or what the URI's type= names. `--type pubkey` with `type=private` reads that private
- * key's public half; any other disagreement is a conflict (exit 2).
- */
-export function readTypeOf(
-  type: ReadType | undefined,
-  uriType: UriObjectType | undefined,
-): ReadType {
-  if (type === "pubkey" && uriType === "private") return type;
-  const implied = uriType === undefined ? undefined : READ_TYPE_OF_URI[uriType];
-  if (type !== undefined && uriType !== undefined && implied !== type) {
-    throw new TspError(
-      "usage",
-      `conflicting selectors: --type ${type} and the URI's type=${uriType}`,
-    );
-  }
-  if (type !== undefined) return type;
-  if (implied !== undefined) return implied;
-  if (uriType === "private") {
-    throw new TspError(
-      "usage",
-      "read-object: the URI names a private key, which is never exported; add --type pubkey to read its public half",
-    );
-  }
-  if (uriType === "secret-key") {
-    throw new TspError(
-      "usage",
-      "read-object: the URI names a secret key; read-object reads cert, pubkey or data",
-    );
-  }
-  throw new TspError(
-    "usage",
-    "read-object: missing --type (cert, pubkey or data) or a URI with type=",
-  );
 }
 
 export function readObjectCommand(): Command {

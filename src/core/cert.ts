@@ -43,7 +43,7 @@ const DAY_MS = 86_400_000;
 
 export interface CertInput {
   subject?: string | undefined;
-  san?: string | undefined;
+  san?: string | readonly string[] | undefined;
   csr?: Uint8Array | undefined;
   issuerCert?: Uint8Array | undefined;
   days: number;

@@ -52,7 +52,7 @@ function operationOf(route: RouteSpec, bearer: boolean): Schema {
       ? { "401": errorResponse("missing bearer token or wrong PIN (auth, exit 4)") }
       : {}),
     ...(route.params ? { "404": errorResponse("no such token or object (exit 3)") } : {}),
-    ...(route.method === "POST"
+    ...(route.method === "POST" || route.method === "PATCH"
       ? { "409": errorResponse("already exists (conflict, exit 6)") }
       : {}),
     ...(route.body ? { "413": errorResponse("request body over the limit") } : {}),

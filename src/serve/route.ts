@@ -23,7 +23,7 @@ export interface RouteRequest<Body, Query, Params> {
 }
 
 export interface RouteSpec<Body = unknown, Query = unknown, Params = unknown> {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE" | "PATCH";
   /** Fastify's form: /v1/tokens/:label/keys. */
   url: string;
   operationId: string;

@@ -422,3 +422,243 @@ export const HEALTH_RESPONSE: Schema = {
   required: ["ok"],
   properties: { ok: { type: "boolean", const: true } },
 };
+
+// ---- read, delete and edit objects; verify; cert; change-pin (the CLI's other commands) ----
+
+const OBJECT_TYPE_WORDS = ["cert", "privkey", "pubkey", "secret", "data"];
+
+const pkcs11Uri = str("an RFC 7512 URI: selects exactly what its attributes name", {
+  minLength: 7,
+  maxLength: 2048,
+  pattern: "^pkcs11:",
+});
+
+export interface ObjectPathParams {
+  label: string;
+  object: string;
+}
+
+export const OBJECT_PATH_PARAMS: Schema = {
+  type: "object",
+  required: ["label", "object"],
+  additionalProperties: false,
+  properties: {
+    label: (LABEL_PARAMS.properties as Record<string, Schema>).label,
+    object: str(
+      "a percent-encoded pkcs11: URI (a segment starting with pkcs11: is a URI), else the object's CKA_ID in hex",
+      { minLength: 1, maxLength: 2048 },
+    ),
+  },
+};
+
+export interface ReadObjectQuery {
+  type?: "cert" | "privkey" | "pubkey" | "secret" | "data";
+  format?: "pem" | "der";
+}
+
+export const READ_OBJECT_QUERY: Schema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    type: {
+      type: "string",
+      enum: OBJECT_TYPE_WORDS,
+      description: "what to read; needed with an id, implied by a URI's type=",
+    },
+    format: {
+      type: "string",
+      enum: ["pem", "der"],
+      description: "pem (default): the pem field; der: the DER in valueBase64",
+    },
+  },
+};
+
+export const READ_OBJECT_RESPONSE: Schema = {
+  type: "object",
+  description: "as tsp11 read-object --json: pem for certificates and keys, else valueBase64",
+  required: ["class", "id", "label", "uri"],
+  properties: {
+    class: objectClass,
+    id: { type: "string" },
+    label: { type: "string" },
+    uri: { type: "string" },
+    pem: { type: "string" },
+    valueBase64: { type: "string" },
+  },
+};
+
+/** The objects DELETE and PATCH act on: delete-object's and edit-object's selectors. */
+export interface ObjectSelectorQuery {
+  uri?: string;
+  type?: "cert" | "privkey" | "pubkey" | "secret" | "data";
+  id?: string;
+  label?: string;
+}
+
+export const OBJECT_SELECTOR_QUERY: Schema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    uri: pkcs11Uri,
+    type: { type: "string", enum: OBJECT_TYPE_WORDS, description: "only objects of this type" },
+    id: hexId,
+    label: str("objects with this CKA_LABEL", { maxLength: 1024 }),
+  },
+};
+
+export interface EditObjectBody {
+  setLabel?: string;
+  setId?: string;
+  setUsage?: string | string[];
+  force?: boolean;
+}
+
+export const EDIT_OBJECT_BODY: Schema = {
+  type: "object",
+  additionalProperties: false,
+  anyOf: [{ required: ["setLabel"] }, { required: ["setId"] }, { required: ["setUsage"] }],
+  properties: {
+    setLabel: str("the new CKA_LABEL", { maxLength: 1024 }),
+    setId: { ...hexId, description: "the new CKA_ID (objects sharing the old id follow)" },
+    setUsage: {
+      description: "the new usage: sign, verify, encrypt, decrypt, derive, wrap, unwrap",
+      anyOf: [
+        { type: "array", items: { type: "string" }, minItems: 1 },
+        { type: "string", minLength: 1, maxLength: 256 },
+      ],
+    },
+    force: bool("allow an id or label that another object of the same class has"),
+  },
+};
+
+export interface VerifyBody {
+  key?: string;
+  id?: string;
+  mechanism?: string;
+  dataBase64: string;
+  signatureBase64: string;
+  hash?: "sha256" | "sha384" | "sha512";
+  saltLen?: number;
+  format?: "der" | "raw";
+}
+
+export const VERIFY_BODY: Schema = {
+  type: "object",
+  required: ["dataBase64", "signatureBase64"],
+  additionalProperties: false,
+  ...needsKey,
+  properties: {
+    ...(SIGN_BODY.properties as Record<string, Schema>),
+    key: str("the key's CKA_LABEL (a private key's public key serves)", {
+      minLength: 1,
+      maxLength: 1024,
+    }),
+    signatureBase64: str("the signature, base64 (ECDSA: DER, or r‖s with format raw)", {
+      minLength: 1,
+      pattern: BASE64,
+    }),
+    format: {
+      type: "string",
+      enum: ["der", "raw"],
+      description: "ECDSA: DER (default; r‖s of the right length is taken too) or raw r‖s",
+    },
+  },
+};
+
+export const VERIFY_RESPONSE: Schema = {
+  type: "object",
+  description: "as tsp11 verify --json; a signature that does not match is valid: false",
+  required: ["valid", "mechanism"],
+  properties: { valid: { type: "boolean" }, mechanism: { type: "string" } },
+};
+
+export interface CertBody {
+  key?: string;
+  id?: string;
+  subject?: string;
+  san?: string | string[];
+  csr?: string;
+  issuerCert?: string;
+  days?: number;
+  setSerial?: string;
+  ca?: boolean;
+  hash?: "sha256" | "sha384" | "sha512";
+  pss?: boolean;
+  import?: boolean;
+}
+
+export const CERT_BODY: Schema = {
+  type: "object",
+  additionalProperties: false,
+  ...needsKey,
+  properties: {
+    ...keySelector,
+    subject: str("self-signed: the subject, /CN=a (OpenSSL) or CN=a (RFC 4514)", {
+      minLength: 1,
+      maxLength: 4096,
+    }),
+    san: (CSR_BODY.properties as Record<string, Schema>).san,
+    csr: str("issue a certificate for this request (PEM), signed by the token key", {
+      minLength: 1,
+      maxLength: 262144,
+    }),
+    issuerCert: str("with csr: the token key's CA certificate (PEM)", {
+      minLength: 1,
+      maxLength: 262144,
+    }),
+    days: { type: "integer", minimum: 1, maximum: 36500, description: "validity (365)" },
+    setSerial: { ...hexId, description: "serial number, hex (default: 16 random bytes)" },
+    ca: bool("a CA certificate (basicConstraints CA, keyCertSign, cRLSign)"),
+    hash: { type: "string", enum: HASHES, description: "digest of the signature (sha256)" },
+    pss: bool("RSA-PSS instead of PKCS#1 v1.5"),
+    import: bool("self-signed: also store the certificate on the token next to its key"),
+  },
+};
+
+export const CERT_RESPONSE: Schema = {
+  type: "object",
+  description: "as tsp11 cert --json",
+  required: ["pem", "subject", "issuer", "serial", "notBefore", "notAfter", "keyId"],
+  properties: {
+    pem: { type: "string" },
+    subject: { type: "string" },
+    issuer: { type: "string" },
+    serial: { type: "string" },
+    notBefore: { type: "string" },
+    notAfter: { type: "string" },
+    keyId: { type: "string" },
+  },
+};
+
+export interface ChangePinBody {
+  newPin: string;
+  soPin?: string;
+  so?: boolean;
+}
+
+export const CHANGE_PIN_BODY: Schema = {
+  type: "object",
+  required: ["newPin"],
+  additionalProperties: false,
+  properties: {
+    newPin: { ...pin, minLength: 1, description: "the new PIN (never logged)" },
+    soPin: {
+      ...pin,
+      description:
+        "the SO PIN (never logged): alone, the SO sets a new user PIN (a forgotten or locked one); with so, the SO PIN changes",
+    },
+    so: bool("change the SO PIN (needs soPin) instead of the user PIN"),
+  },
+};
+
+export const CHANGE_PIN_RESPONSE: Schema = {
+  type: "object",
+  description: "as tsp11 change-pin --json",
+  required: ["label", "pin", "action", "uri"],
+  properties: {
+    label: { type: "string" },
+    pin: { type: "string", enum: ["user", "so"] },
+    action: { type: "string", enum: ["changed", "reset"] },
+    uri: { type: "string" },
+  },
+};

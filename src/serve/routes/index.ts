@@ -7,6 +7,11 @@ import { objectRoutes } from "./objects.js";
 import { signRoutes } from "./sign.js";
 import { slotRoutes } from "./slots.js";
 import { tokenRoutes } from "./tokens.js";
+// The CLI's other commands: read, delete, edit, verify, cert, change-pin.
+import { certRoutes } from "./cert.js";
+import { objectAdminRoutes } from "./object-admin.js";
+import { pinRoutes } from "./pin.js";
+import { verifyRoutes } from "./verify.js";
 
 export const ROUTES: readonly RouteSpec[] = [
   ...slotRoutes,
@@ -15,5 +20,9 @@ export const ROUTES: readonly RouteSpec[] = [
   ...keyRoutes,
   ...csrRoutes,
   ...signRoutes,
+  ...objectAdminRoutes,
+  ...verifyRoutes,
+  ...certRoutes,
+  ...pinRoutes,
   ...healthRoutes,
 ];
