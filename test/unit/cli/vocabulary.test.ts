@@ -3,6 +3,7 @@
  * spelling gives the same parsed value as the new one, both with different values is exit 2,
  * and help never shows an old spelling.
  */
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../../src/cli.js";
@@ -94,4 +95,63 @@ describe("help", () => {
       expect(help).not.toMatch(/--out\b(?!-)/);
     });
   }
+});
+
+/** Every `$ tsp11 ...` example line of a command's --help, as words (quotes not parsed). */
+function helpExamples(command: Command): string[][] {
+  let text = "";
+  command.configureOutput({ writeOut: (chunk) => (text += chunk) });
+  command.outputHelp();
+  return text
+    .split("\n")
+    .filter((line) => line.trim().startsWith("$ tsp11 "))
+    .map((line) => line.trim().slice(2).split(/\s+/));
+}
+
+/** The README's command lines (in code blocks, with or without a `$ ` prompt). */
+function readmeCommands(): string[][] {
+  const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+  const blocks = readme.match(/```[a-z]*\n[\s\S]*?```/g) ?? [];
+  return blocks
+    .flatMap((block) => block.split("\n"))
+    .map((line) => line.trim().replace(/^\$ /, ""))
+    .filter((line) => /^tsp11 /.test(line))
+    .map((line) => line.split(/\s+/));
+}
+
+/** Old spellings in a command line: -i, --out, --file everywhere, -f outside write-object. */
+function oldSpellingsIn(words: string[]): string[] {
+  const command = words.find((word, k) => k > 0 && /^[a-z][a-z-]+$/.test(word));
+  return words.filter(
+    (word) =>
+      word === "-i" ||
+      /^--(out|file)(=|$)/.test(word) ||
+      (word === "-f" && command !== "write-object"),
+  );
+}
+
+describe("examples use the shared names", () => {
+  const program = buildProgram();
+  for (const command of program.commands) {
+    it(`${command.name()} --help`, () => {
+      for (const words of helpExamples(command)) expect(oldSpellingsIn(words)).toEqual([]);
+    });
+  }
+
+  it("README", () => {
+    const lines = readmeCommands();
+    expect(lines.length).toBeGreaterThan(20);
+    for (const words of lines)
+      expect([words.join(" "), oldSpellingsIn(words)]).toEqual([words.join(" "), []]);
+  });
+
+  it("verify's FILE... example checks with the mechanism sign's FILE... example signs with", () => {
+    const batch = (name: string) =>
+      helpExamples(program.commands.find((c) => c.name() === name) as Command).find((words) =>
+        words.some((word) => word.endsWith("*.tar.gz")),
+      ) ?? [];
+    const mechanism = (words: string[]) => words[words.indexOf("-m") + 1];
+    expect(batch("sign")).toContain("-m");
+    expect(mechanism(batch("verify"))).toBe(mechanism(batch("sign")));
+  });
 });
