@@ -3,6 +3,7 @@ import type { CertResult } from "../core/cert.js";
 import { TspError } from "../errors.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 import { keySelectorOf } from "../core/find-key.js";
 import { isStdout, readInput, writeOutput } from "../files.js";
 
@@ -20,7 +21,7 @@ interface CertFlags {
   ca?: boolean;
   hash?: (typeof HASHES)[number];
   pss?: boolean;
-  out?: string;
+  output?: string;
   der?: boolean;
   import?: boolean;
 }
@@ -36,7 +37,8 @@ export function certCommand(): Command {
     .description(
       "Make an X.509 certificate signed on the token: self-signed, or issued for a request",
     )
-    .option("-i, --key <label>", "the signing private key's CKA_LABEL")
+    .addOption(sharedOption("key", "the signing private key's CKA_LABEL"))
+    .addOption(oldSpelling("key"))
     .option("--id <hex>", "the signing private key's CKA_ID", parseHexId)
     .option("-d, --subject <dn>", "self-signed: the subject (OpenSSL or RFC 4514 form)")
     .option(
@@ -55,12 +57,13 @@ export function certCommand(): Command {
       new Option("--hash <alg>", "digest of the signature (default sha256)").choices(HASHES),
     )
     .option("--pss", "RSA-PSS signature instead of PKCS#1 v1.5")
-    .option("-o, --out <file>", "write the certificate to a file instead of stdout")
+    .addOption(sharedOption("output", "write the certificate to a file instead of stdout"))
+    .addOption(oldSpelling("output"))
     .option("--der", "DER instead of PEM")
     .option("--import", "self-signed: also store the certificate on the token next to its key")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ tsp11 cert -i ca-key -d '/CN=Device CA' --ca --days 3650 -o ca.pem --pin 1234\n  $ tsp11 cert -i ca-key --csr device.csr --issuer-cert ca.pem -o device.pem --pin 1234\n  $ tsp11 cert -i key-1 -d /CN=test --import --pin 1234 --json | jq -r .notAfter",
+      "\nExamples:\n  $ tsp11 cert -k ca-key -d '/CN=Device CA' --ca --days 3650 -o ca.pem --pin 1234\n  $ tsp11 cert -k ca-key --csr device.csr --issuer-cert ca.pem -o device.pem --pin 1234\n  $ tsp11 cert -k key-1 -d /CN=test --import --pin 1234 --json | jq -r .notAfter",
     )
     .action(
       withContext<CertFlags>(async (flags, ctx) => {
@@ -104,7 +107,7 @@ export function certCommand(): Command {
           }
         }
         const body = flags.der === true ? made.der : made.result.pem;
-        const out = isStdout(flags.out) ? undefined : flags.out;
+        const out = isStdout(flags.output) ? undefined : flags.output;
         if (out !== undefined) await writeOutput(out, body, "certificate");
         if (ctx.output.json) {
           ctx.output.writeJson(made.result);

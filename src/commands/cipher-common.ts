@@ -14,6 +14,7 @@ import { errnoWhy, readInput } from "../files.js";
 import { parseHexId } from "../options.js";
 import type { TextEncoding } from "./sign-common.js";
 import { fdChunks, openInput, stdinChunks } from "./sign-common.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 
 export interface CipherFlags {
   key?: string;
@@ -49,7 +50,8 @@ function parseTagBits(text: string): number {
 
 export function addCipherOptions(command: Command, encodingHelp: string): Command {
   return command
-    .option("-i, --key <label>", "the key's CKA_LABEL")
+    .addOption(sharedOption("key", "the key's CKA_LABEL"))
+    .addOption(oldSpelling("key"))
     .option("--id <hex>", "the key's CKA_ID", parseHexId)
     .option(
       "-m, --mechanism <mech>",
@@ -72,8 +74,10 @@ export function addCipherOptions(command: Command, encodingHelp: string): Comman
     .option("--no-iv-prefix", "the IV is not before the ciphertext (give it with --iv)")
     .option("--aad <file>", "AES-GCM additional authenticated data")
     .option("--tag-bits <bits>", "AES-GCM tag length: 96..128 (default 128)", parseTagBits)
-    .option("--input <file|->", "the data (default: stdin)")
-    .option("--output <file|->", "write the result here (default: stdout)")
+    .addOption(sharedOption("input", "the data (default: stdin)"))
+    .addOption(oldSpelling("input"))
+    .addOption(sharedOption("output", "write the result here (default: stdout)"))
+    .addOption(oldSpelling("output"))
     .addOption(new Option("--encoding <enc>", encodingHelp).choices(["base64", "hex"]));
 }
 

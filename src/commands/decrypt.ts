@@ -50,9 +50,9 @@ export function decryptCommand(): Command {
         "standard output gets nothing before then either.",
         "",
         "Examples:",
-        "  $ tsp11 decrypt -i aes-key --pin 1234 --input backup.tar.enc --output backup.tar",
-        "  $ tsp11 decrypt -i aes-key -m AES-CBC-PAD --iv-out iv.bin --input f.enc --output f",
-        "  $ tsp11 decrypt -i rsa-key --hash sha1 --encoding base64 < secret.b64",
+        "  $ tsp11 decrypt -k aes-key --pin 1234 --input backup.tar.enc --output backup.tar",
+        "  $ tsp11 decrypt -k aes-key -m AES-CBC-PAD --iv-out iv.bin --input f.enc --output f",
+        "  $ tsp11 decrypt -k rsa-key --hash sha1 --encoding base64 < secret.b64",
       ].join("\n"),
     )
     .action(

@@ -11,6 +11,7 @@ import {
   stdinChunks,
 } from "./sign-common.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 
 interface DigestFlags {
   mechanism: HashName;
@@ -23,8 +24,10 @@ export function digestCommand(): Command {
   return new Command("digest")
     .description("Hash data on the token (C_DigestUpdate, streamed: any input size)")
     .option("-m, --mechanism <hash>", DIGEST_NAMES.join(", "), parseDigestName, "sha256")
-    .option("--input <file|->", "the data (default: stdin)")
-    .option("--output <file|->", "write the digest here (default: stdout)")
+    .addOption(sharedOption("input", "the data (default: stdin)"))
+    .addOption(oldSpelling("input"))
+    .addOption(sharedOption("output", "write the digest here (default: stdout)"))
+    .addOption(oldSpelling("output"))
     .addOption(
       new Option("--encoding <enc>", "write base64 or hex text (default: binary)").choices([
         "base64",

@@ -52,9 +52,9 @@ export function encryptCommand(): Command {
         "so `decrypt` with the same options reverses `encrypt`.",
         "",
         "Examples:",
-        "  $ tsp11 encrypt -i aes-key --pin 1234 --input backup.tar --output backup.tar.enc",
-        "  $ tsp11 encrypt -i aes-key -m AES-CBC-PAD --iv-out iv.bin --input f --output f.enc",
-        "  $ tsp11 encrypt -i rsa-key --hash sha1 --input secret.txt --encoding base64",
+        "  $ tsp11 encrypt -k aes-key --pin 1234 --input backup.tar --output backup.tar.enc",
+        "  $ tsp11 encrypt -k aes-key -m AES-CBC-PAD --iv-out iv.bin --input f --output f.enc",
+        "  $ tsp11 encrypt -k rsa-key --hash sha1 --input secret.txt --encoding base64",
       ].join("\n"),
     )
     .action(

@@ -5,6 +5,7 @@ import { writeOutput } from "../files.js";
 import type { TextEncoding } from "./sign-common.js";
 import { encodeSignature } from "./sign-common.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 
 interface RandomFlags {
   encoding?: TextEncoding;
@@ -21,7 +22,8 @@ export function randomCommand(): Command {
         "hex",
       ]),
     )
-    .option("--output <file|->", "write the bytes here (default: stdout)")
+    .addOption(sharedOption("output", "write the bytes here (default: stdout)"))
+    .addOption(oldSpelling("output"))
     .addHelpText(
       "after",
       [

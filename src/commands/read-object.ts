@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { ReadObjectResult, ReadType } from "../core/read-object.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 import { keySelectorOf } from "../core/find-key.js";
 import { readTypeOf } from "../core/object-filter.js";
 import { isStdout, writeOutput } from "../files.js";
@@ -15,7 +16,7 @@ interface ReadObjectFlags {
   type?: ReadType;
   id?: Uint8Array;
   label?: string;
-  out?: string;
+  output?: string;
   der?: boolean;
 }
 
@@ -29,7 +30,8 @@ export function readObjectCommand(): Command {
     )
     .option("--id <hex>", "the object's CKA_ID", parseHexId)
     .option("--label <label>", "the object's CKA_LABEL")
-    .option("-o, --out <file>", "write to a file instead of stdout")
+    .addOption(sharedOption("output", "write to a file instead of stdout"))
+    .addOption(oldSpelling("output"))
     .option("--der", "DER instead of PEM")
     .addHelpText(
       "after",
@@ -48,7 +50,7 @@ export function readObjectCommand(): Command {
         }
         const body: string | Uint8Array =
           read.pem !== undefined && flags.der !== true ? read.pem : read.bytes;
-        const out = isStdout(flags.out) ? undefined : flags.out;
+        const out = isStdout(flags.output) ? undefined : flags.output;
         // A private data object's value or a key's is a secret: a new file for it is 0600.
         if (out !== undefined) {
           await writeOutput(out, body, type, {

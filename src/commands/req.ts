@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { ReqOutcome } from "../core/req.js";
 import { parseHexId } from "../options.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 import { keySelectorOf } from "../core/find-key.js";
 import { isStdout, writeOutput } from "../files.js";
 
@@ -14,14 +15,15 @@ interface ReqFlags {
   san?: string;
   hash?: (typeof HASHES)[number];
   pss?: boolean;
-  out?: string;
+  output?: string;
   der?: boolean;
 }
 
 export function reqCommand(): Command {
   return new Command("req")
     .description("Create a PKCS#10 certificate request signed on the token")
-    .option("-i, --key <label>", "the private key's CKA_LABEL")
+    .addOption(sharedOption("key", "the private key's CKA_LABEL"))
+    .addOption(oldSpelling("key"))
     .option("--id <hex>", "the private key's CKA_ID", parseHexId)
     .requiredOption(
       "-d, --subject <dn>",
@@ -32,11 +34,12 @@ export function reqCommand(): Command {
       new Option("--hash <alg>", "digest of the signature (default sha256)").choices(HASHES),
     )
     .option("--pss", "RSA-PSS signature (salt = hash length) instead of PKCS#1 v1.5")
-    .option("-o, --out <file>", "write the request to a file instead of stdout")
+    .addOption(sharedOption("output", "write the request to a file instead of stdout"))
+    .addOption(oldSpelling("output"))
     .option("--der", "DER instead of PEM")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ tsp11 req -i key-1 -d /CN=www.example.com --san DNS:www.example.com -o key-1.csr --pin 1234\n  $ tsp11 req --id 0001 -d 'CN=a,O=Example,C=US' --hash sha384 --pin 1234 | openssl req -noout -text",
+      "\nExamples:\n  $ tsp11 req -k key-1 -d /CN=www.example.com --san DNS:www.example.com -o key-1.csr --pin 1234\n  $ tsp11 req --id 0001 -d 'CN=a,O=Example,C=US' --hash sha384 --pin 1234 | openssl req -noout -text",
     )
     .action(
       withContext<ReqFlags>(async (flags, ctx) => {
@@ -59,7 +62,7 @@ export function reqCommand(): Command {
           });
         }
         const body = flags.der === true ? outcome.der : outcome.result.pem;
-        const out = isStdout(flags.out) ? undefined : flags.out;
+        const out = isStdout(flags.output) ? undefined : flags.output;
         if (out !== undefined) await writeOutput(out, body, "certificate request");
         if (ctx.output.json) {
           ctx.output.writeJson(outcome.result);

@@ -3,13 +3,18 @@ import type { Command } from "commander";
 import { CommandContext } from "../context.js";
 import type { GlobalOptions } from "../context.js";
 import { Output } from "../output/io.js";
+import { resolveAliases } from "./vocabulary.js";
 
 type Handler<O> = (options: O, ctx: CommandContext, args: string[]) => Promise<void> | void;
 
-/** Wraps a command's handler so it receives its own options and a context of the globals. */
+/**
+ * Wraps a command's handler so it receives its own options (old spellings moved onto the
+ * shared names) and a context of the globals.
+ */
 export function withContext<O>(handler: Handler<O>): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
+    resolveAliases(command);
     const globals = command.optsWithGlobals<GlobalOptions>();
     const output = await Output.create({
       json: globals.json === true,

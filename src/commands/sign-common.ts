@@ -19,6 +19,7 @@ import {
 import { TspError, usageError } from "../errors.js";
 import { errnoWhy, eventStream, openNonBlocking } from "../files.js";
 import { parseHexId } from "../options.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 
 /**
  * Read size for streamed inputs: chunks that stay in the CPU cache between the read and the
@@ -56,10 +57,11 @@ export interface SignFlags {
   encoding?: TextEncoding;
 }
 
-/** -i/--key, --id, the mechanism and its parameters, --input, --format, --encoding. */
+/** -k/--key, --id, the mechanism and its parameters, --input, --format, --encoding. */
 export function addSignOptions(command: Command, encodingHelp: string): Command {
   return command
-    .option("-i, --key <label>", "the key's CKA_LABEL")
+    .addOption(sharedOption("key", "the key's CKA_LABEL"))
+    .addOption(oldSpelling("key"))
     .option("--id <hex>", "the key's CKA_ID", parseHexId)
     .option(
       "-m, --mechanism <mech>",
@@ -81,7 +83,8 @@ export function addSignOptions(command: Command, encodingHelp: string): Command 
       "PSS salt length (default the hash length; -1 hash length, -2 maximum)",
       parseSaltLen,
     )
-    .option("--input <file|->", "the data (default: stdin)")
+    .addOption(sharedOption("input", "the data (default: stdin)"))
+    .addOption(oldSpelling("input"))
     .addOption(
       new Option("--format <format>", "ECDSA signature encoding: der (default) or raw r‖s").choices(
         ["der", "raw"],

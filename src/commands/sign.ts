@@ -15,6 +15,7 @@ import {
   stdinChunks,
 } from "./sign-common.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 
 interface SignCommandFlags extends SignFlags {
   output?: string;
@@ -77,15 +78,16 @@ export function signCommand(): Command {
   const command = new Command("sign")
     .description("Sign data with a token key (FILE... signs each file into FILE.sig)")
     .argument("[files...]", "files to sign in one session, each into FILE.sig")
-    .option("--output <file|->", "write the signature here (default: stdout)");
+    .addOption(sharedOption("output", "write the signature here (default: stdout)"))
+    .addOption(oldSpelling("output"));
   return addSignOptions(command, "write the signature as base64 or hex text (default: binary)")
     .addHelpText(
       "after",
       [
         "",
         "Examples:",
-        "  $ tsp11 sign -i key-1 --input data.txt --output data.sig --pin 1234",
-        "  $ tsp11 sign -i ec-key --format raw --encoding hex < data.txt",
+        "  $ tsp11 sign -k key-1 --input data.txt -o data.sig --pin 1234",
+        "  $ tsp11 sign -k ec-key --format raw --encoding hex --pin 1234 < data.txt",
         "  $ tsp11 sign --id 0001 -m SHA384-RSA-PKCS-PSS --pin 1234 *.tar.gz   # writes *.tar.gz.sig",
       ].join("\n"),
     )

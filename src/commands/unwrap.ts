@@ -6,17 +6,19 @@ import { parseUnwrapKeyType, runUnwrap, UNWRAP_KEY_TYPES } from "../core/unwrap.
 import type { WrapName } from "../core/wrap.js";
 import { parseWrapName, WRAP_NAMES } from "../core/wrap.js";
 import { parseOaepHash } from "../core/encrypt.js";
+import { usageError } from "../errors.js";
 import { readInput } from "../files.js";
 import type { HashName } from "../pkcs11/cipher.js";
 import type { Usage } from "../options.js";
 import { parseHexId, parseUsage } from "../options.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 
 interface UnwrapFlags {
   wrappingKey?: string;
   wrappingId?: Uint8Array;
-  file: string;
+  input?: string;
   keyType: UnwrapKeyType;
   label: string;
   id?: Uint8Array;
@@ -35,7 +37,8 @@ export function unwrapCommand(): Command {
       "the unwrapping key's CKA_LABEL (AES secret or RSA private key)",
     )
     .option("--wrapping-id <hex>", "the unwrapping key's CKA_ID", parseHexId)
-    .requiredOption("-f, --file <file|->", "the wrapped key")
+    .addOption(sharedOption("input", "the wrapped key (required)"))
+    .addOption(oldSpelling("input"))
     .requiredOption("--key-type <type>", UNWRAP_KEY_TYPES.join(", "), parseUnwrapKeyType)
     .requiredOption("--label <label>", "the new key's CKA_LABEL")
     .option(
@@ -61,9 +64,9 @@ export function unwrapCommand(): Command {
       [
         "",
         "Examples:",
-        "  $ tsp11 unwrap --wrapping-key transport -f signer.wrapped --key-type ec --label signer \\",
+        "  $ tsp11 unwrap --wrapping-key transport --input signer.wrapped --key-type ec --label signer \\",
         "      --public-key signer.pub.pem --pin 1234",
-        "  $ tsp11 unwrap --wrapping-key rsa-transport --hash sha1 -f aes.wrapped --key-type aes --label k",
+        "  $ tsp11 unwrap --wrapping-key rsa-transport --hash sha1 --input aes.wrapped --key-type aes --label k",
       ].join("\n"),
     )
     .action(
@@ -74,7 +77,8 @@ export function unwrapCommand(): Command {
           undefined,
           "--wrapping-key",
         );
-        const wrapped = await readInput(flags.file, "wrapped key");
+        if (flags.input === undefined) throw usageError("unwrap: --input <file|-> is required");
+        const wrapped = await readInput(flags.input, "wrapped key");
         let publicKey: PublicKeyMaterial | undefined;
         if (flags.publicKey !== undefined) {
           const { prepareObject } = await import("../lazy.js");

@@ -96,8 +96,8 @@ export function verifyCommand(): Command {
       [
         "",
         "Examples:",
-        "  $ tsp11 verify -i key-1 --input data.txt --signature data.sig",
-        "  $ tsp11 verify --id 0001 --json *.tar.gz   # each against FILE.sig",
+        "  $ tsp11 verify -k key-1 --input data.txt --signature data.sig",
+        "  $ tsp11 verify --id 0001 -m SHA384-RSA-PKCS-PSS --json *.tar.gz   # each against FILE.sig",
       ].join("\n"),
     )
     .action(

@@ -9,6 +9,7 @@ import { parseHexId } from "../options.js";
 import type { TextEncoding } from "./sign-common.js";
 import { encodeSignature } from "./sign-common.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 
 interface WrapFlags {
   wrappingKey?: string;
@@ -26,7 +27,8 @@ export function wrapCommand(): Command {
     .description("Export a key encrypted under a wrapping key on the token (C_WrapKey)")
     .option("--wrapping-key <label>", "the wrapping key's CKA_LABEL (AES secret or RSA public key)")
     .option("--wrapping-id <hex>", "the wrapping key's CKA_ID", parseHexId)
-    .option("-i, --key <label>", "the CKA_LABEL of the key to export")
+    .addOption(sharedOption("key", "the CKA_LABEL of the key to export"))
+    .addOption(oldSpelling("key"))
     .option("--id <hex>", "the CKA_ID of the key to export", parseHexId)
     .option(
       "-m, --mechanism <mech>",
@@ -34,7 +36,8 @@ export function wrapCommand(): Command {
       parseWrapName,
     )
     .option("--hash <alg>", "RSA-PKCS-OAEP's hash (default sha256)", parseOaepHash)
-    .option("--output <file|->", "write the wrapped key here (default: stdout)")
+    .addOption(sharedOption("output", "write the wrapped key here (default: stdout)"))
+    .addOption(oldSpelling("output"))
     .addOption(
       new Option("--encoding <enc>", "write base64 or hex text (default: binary)").choices([
         "base64",
@@ -46,8 +49,8 @@ export function wrapCommand(): Command {
       [
         "",
         "Examples:",
-        "  $ tsp11 wrap --wrapping-key transport -i signer --pin 1234 --output signer.wrapped",
-        "  $ tsp11 wrap --wrapping-key rsa-transport --hash sha1 -i aes-key --encoding base64",
+        "  $ tsp11 wrap --wrapping-key transport -k signer --pin 1234 --output signer.wrapped",
+        "  $ tsp11 wrap --wrapping-key rsa-transport --hash sha1 -k aes-key --encoding base64",
       ].join("\n"),
     )
     .action(

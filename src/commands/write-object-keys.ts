@@ -16,7 +16,7 @@ import { printRecord, printTable } from "../output/render.js";
 const SECRET_KEY_TYPES = ["aes", "generic", "des3"] as const;
 
 export interface ImportFlags {
-  file?: string;
+  input?: string;
   id?: Uint8Array;
   label?: string;
   force?: boolean;
@@ -44,7 +44,7 @@ export function importKeyOptions(command: Command): Command {
     .option("--extractable", "privkey/pkcs12/secret: the key may be exported (wrapped)")
     .option("--no-public-key", "privkey/pkcs12: store no public-key object beside the key")
     .addOption(new Option("--key-type <type>", "secret: the key's type").choices(SECRET_KEY_TYPES))
-    .option("--hex <hex>", "secret: the key's bytes in hex instead of -f");
+    .option("--hex <hex>", "secret: the key's bytes in hex instead of -f/--input");
 }
 
 /** A cert/pubkey/data write with a key type's option is a mistake worth saying. */
@@ -90,8 +90,8 @@ async function askPassphrase(): Promise<Pin> {
 
 /** The raw bytes of a secret key: --hex or the file, one of them. */
 async function secretInput(flags: ImportFlags): Promise<Uint8Array> {
-  if (flags.hex !== undefined && flags.file !== undefined) {
-    throw usageError("write-object: give either --hex or -f, not both");
+  if (flags.hex !== undefined && flags.input !== undefined) {
+    throw usageError("write-object: give either --hex or -f/--input, not both");
   }
   if (flags.hex === undefined) return readInput(requiredFile(flags), "key file");
   const hex = flags.hex.replace(/[\s:]/g, "").replace(/^0x/i, "");
@@ -102,8 +102,8 @@ async function secretInput(flags: ImportFlags): Promise<Uint8Array> {
 }
 
 function requiredFile(flags: ImportFlags): string {
-  if (flags.file === undefined) throw usageError("write-object: -f/--file is required");
-  return flags.file;
+  if (flags.input === undefined) throw usageError("write-object: -f/--input is required");
+  return flags.input;
 }
 
 function checkCombination(flags: ImportFlags & { type: ImportType }): void {

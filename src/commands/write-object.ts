@@ -6,6 +6,7 @@ import { readInput } from "../files.js";
 import { parseHexId } from "../options.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 import { importKeyOptions, refuseKeyOptions, runImportCommand } from "./write-object-keys.js";
 import type { ImportFlags } from "./write-object-keys.js";
 
@@ -15,7 +16,6 @@ const IMPORT_TYPES = ["privkey", "pkcs12", "secret"] as const;
 
 interface WriteObjectFlags extends ImportFlags {
   type: WriteType | (typeof IMPORT_TYPES)[number];
-  file?: string;
   id?: Uint8Array;
   label?: string;
   force?: boolean;
@@ -33,7 +33,10 @@ export function writeObjectCommand(): Command {
         .choices([...WRITE_TYPES, ...IMPORT_TYPES])
         .makeOptionMandatory(),
     )
-    .option("-f, --file <path>", "input file, PEM or DER (- for stdin)")
+    .addOption(
+      sharedOption("input", "input file, PEM or DER (- for stdin)", "-f, --input <file|->"),
+    )
+    .addOption(oldSpelling("input", "--file <file|->"))
     .option(
       "--id <hex>",
       "CKA_ID (default: a certificate takes its key's id, a public key the SHA-1 of its value)",
@@ -74,7 +77,7 @@ async function writeObjects(
     throw new TspError("usage", "write-object: --chain goes with --type cert");
   }
   // Read and parse first: a bad file is refused before any token is opened.
-  const input = await readInput(requireFile(flags.file), "input file");
+  const input = await readInput(requireFile(flags.input), "input file");
   const prepared = prepareObject(flags.type, input);
   const options = {
     id: flags.id,
@@ -114,7 +117,7 @@ async function writeObjects(
 }
 
 function requireFile(file: string | undefined): string {
-  if (file === undefined) throw usageError("write-object: -f/--file is required");
+  if (file === undefined) throw usageError("write-object: -f/--input is required");
   return file;
 }
 

@@ -109,8 +109,14 @@ function commandOf(program: Command, words: string[]): Command | undefined {
   return undefined;
 }
 
+/** An old spelling (`-i`, `--out`: src/commands/vocabulary.ts) completes as the option it stands for. */
+function longName(option: Option): string {
+  const target = (option as { target?: unknown }).target;
+  return typeof target === "string" ? `--${target}` : (option.long ?? "");
+}
+
 async function valuesFor(option: Option, live: () => LiveSource): Promise<Completion> {
-  const name = option.long ?? "";
+  const name = longName(option);
   if (FILE_OPTIONS.has(name)) return { kind: "files" };
   if (option.argChoices) return { kind: "words", words: option.argChoices };
   const fixed = VALUES[name];

@@ -1,5 +1,5 @@
 /**
- * Finding the one key a command works with: by label (-i/--key), --id, or the object part
+ * Finding the one key a command works with: by label (-k/--key), --id, or the object part
  * of --uri. Several matches are ambiguous (exit 2), none is not found (exit 3).
  */
 import { curveFromEcParams } from "../asn1/curves.js";
@@ -39,7 +39,7 @@ export function keySelectorOf(
   label: string | undefined,
   id: Uint8Array | undefined,
   uri: Pkcs11Uri | undefined,
-  labelOption = "-i/--key",
+  labelOption = "-k/--key",
 ): KeySelector {
   const selector: KeySelector = {
     label: agreeing(labelOption, label, "object", uri?.object),

@@ -71,7 +71,8 @@ describe.skipIf(!available)("completion", () => {
       "secp521r1",
     ]);
     // Read live from the token, without a login: the public half's label and id.
-    expect(await bashCompletes(token, "tsp11 sign -i dev")).toEqual(["device-key"]);
+    expect(await bashCompletes(token, "tsp11 sign -k dev")).toEqual(["device-key"]);
+    expect(await bashCompletes(token, "tsp11 sign -i dev")).toEqual(["device-key"]); // old spelling
     expect(await bashCompletes(token, "tsp11 sign --id ")).toEqual(["0a0b"]);
     expect(await bashCompletes(token, "tsp11 list-objects -t comp")).toEqual(["comp-token"]);
     // File options get the shell's own file-name completion.

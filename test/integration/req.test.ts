@@ -308,7 +308,7 @@ describe.skipIf(!available)("req", () => {
     ],
     [["-i", "rsa-2048", "-d", "/CN=x", "--hash", "md5"], 2, /md5/],
     [["-i", "ec-p256", "-d", "/CN=x", "--pss"], 2, /--pss needs an RSA key/],
-    [["-d", "/CN=x"], 2, /name the object with -i\/--key/],
+    [["-d", "/CN=x"], 2, /name the object with -k\/--key/],
     [["-i", "nope", "-d", "/CN=x"], 3, /no private key with label "nope"/],
   ])("refuses %j with exit %i and one line", async (args, code, message) => {
     const result = await run(token, ["req", "--pin", PIN, ...args]);

@@ -319,7 +319,7 @@ describe.skipIf(!available)("selection by URI", () => {
       /--type cert and the URI's type=public/,
     ],
     [["read-object", "--label", "y"], "pkcs11:object=x;type=cert", /--label "y"/],
-    [["sign", "-i", "y"], "pkcs11:object=x", /-i\/--key "y" and the URI's object="x"/],
+    [["sign", "-i", "y"], "pkcs11:object=x", /-k\/--key "y" and the URI's object="x"/],
     [["verify", "--id", "02", "--signature", "/dev/null"], "pkcs11:id=%01", /--id 02/],
     [
       ["list-objects", "--module", SOFTHSM],

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../../src/cli.js";
+import { AliasOption, VOCABULARY } from "../../../src/commands/vocabulary.js";
 
 const man = readFileSync(new URL("../../../man/tsp11.1", import.meta.url), "utf8").replace(
   /\\-/g,
@@ -67,4 +68,57 @@ describe("man/tsp11.1", () => {
       });
     });
   }
+});
+
+describe("option vocabulary", () => {
+  // Files and keys are named alike everywhere: -o/--output, --input, -k/--key. The old
+  // spellings (--out, -f/--file, -i) stay as hidden aliases; only write-object shows -f.
+  const OLD_NAMES = ["--out", "--file", "--output-file", "--input-file", "--in"];
+  for (const command of program.createHelp().visibleCommands(program)) {
+    const visible = command.createHelp().visibleOptions(command);
+    const byLong = (long: string) => visible.find((option) => option.long === long);
+
+    it(`${command.name()} shows only the shared names for files and keys`, () => {
+      expect(
+        visible.filter((o) => o.long && OLD_NAMES.includes(o.long)).map((o) => o.long),
+      ).toEqual([]);
+      expect(visible.filter((o) => o.short === "-i").map((o) => o.flags)).toEqual([]);
+      const shortF = visible.filter((o) => o.short === "-f").map((o) => o.flags);
+      expect(shortF).toEqual(command.name() === "write-object" ? ["-f, --input <file|->"] : []);
+      const output = byLong("--output");
+      if (output) expect(output.flags).toBe(VOCABULARY.output.flags);
+      const key = byLong("--key");
+      if (key) expect(key.flags).toBe(VOCABULARY.key.flags);
+      const input = byLong("--input");
+      if (input) expect(input.flags).toMatch(/^(-f, )?--input <file\|->$/);
+      // No other visible option takes the short forms of the shared names.
+      for (const [short, long] of [
+        ["-o", "--output"],
+        ["-k", "--key"],
+      ]) {
+        const taken = visible.find((o) => o.short === short);
+        if (taken) expect(taken.long).toBe(long);
+      }
+    });
+
+    it(`${command.name()} keeps the old spellings of its shared options`, () => {
+      const aliases = command.options.filter((o) => o instanceof AliasOption);
+      for (const alias of aliases) expect(alias.hidden).toBe(true);
+      for (const name of ["key", "input", "output"] as const) {
+        if (!byLong(`--${name}`)) continue;
+        expect(aliases.map((alias) => alias.target)).toContain(name);
+      }
+    });
+  }
+
+  it("has its table in the man page", () => {
+    const start = man.search(/^\.SH OPTION VOCABULARY$/m);
+    expect(start).toBeGreaterThan(0);
+    const section = man.slice(start, man.indexOf("\n.SH ", start + 1));
+    for (const { flags, alias } of Object.values(VOCABULARY)) {
+      const [long] = flags.match(/--[a-z]+/) ?? [];
+      expect(section).toContain(long);
+      for (const old of alias.match(/-{1,2}[a-z]+/g) ?? []) expect(section).toContain(old);
+    }
+  });
 });
