@@ -22,6 +22,7 @@ import { HttpError, renderClientError, renderError } from "./errors.js";
 import { openApiDocument } from "./openapi.js";
 import type { RouteSpec, Schema, Services } from "./route.js";
 import { pinOf } from "./route.js";
+import { registerBatchRoute } from "./routes/batch.js";
 import { ROUTES } from "./routes/index.js";
 import { ERROR_SCHEMA, PIN_HEADERS } from "./schemas.js";
 import { formatValidation, validators } from "./validation.js";
@@ -288,6 +289,7 @@ export function buildServer(context: ServeContext): FastifyInstance {
 
   const services: Services = { tokens: context.tokens };
   for (const route of ROUTES) registerRoute(app, route, services);
+  registerBatchRoute(app, services, bodyLimit);
   const document = openApiDocument(ROUTES, { bearer: bearer !== undefined });
   app.get("/openapi.json", { config: { auth: false } }, (_request, reply) => reply.send(document));
   return app;
