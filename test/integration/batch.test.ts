@@ -182,7 +182,7 @@ describe.skipIf(!available)("tsp11 batch", () => {
     const written = await batch(token, second);
     expect(written.code).toBe(0);
     expect(written.lines.map((line) => line.result)).toEqual(
-      devices.map((name, i) =>
+      devices.map((name, i): unknown =>
         expect.objectContaining({ class: "certificate", label: name, id: `d${i}` }),
       ),
     );
