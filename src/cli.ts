@@ -3,6 +3,7 @@
  * file. Definitions are cheap; each command loads its PKCS#11 and ASN.1 code when it runs.
  */
 import { Command, Option } from "commander";
+import { batchCommand } from "./commands/batch.js";
 import { certCommand } from "./commands/cert.js";
 import { changePinCommand } from "./commands/change-pin.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
@@ -80,6 +81,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   "list-mechanisms": listMechanismsCommand,
   info: infoCommand,
   serve: serveCommand,
+  batch: batchCommand,
   version: versionCommand,
   completion: completionCommand,
   __complete: completeCommand,

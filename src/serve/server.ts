@@ -8,8 +8,6 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
-import { Ajv } from "ajv";
-import type { ErrorObject } from "ajv";
 import Fastify, { LogController } from "fastify";
 import type {
   ConnectionError,
@@ -18,15 +16,16 @@ import type {
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
-  FastifySchemaValidationError,
   FastifyServerOptions,
 } from "fastify";
 import { HttpError, renderClientError, renderError } from "./errors.js";
 import { openApiDocument } from "./openapi.js";
 import type { RouteSpec, Schema, Services } from "./route.js";
 import { pinOf } from "./route.js";
+import { registerBatchRoute } from "./routes/batch.js";
 import { ROUTES } from "./routes/index.js";
 import { ERROR_SCHEMA, PIN_HEADERS } from "./schemas.js";
+import { formatValidation, validators } from "./validation.js";
 import type { TokenManager } from "./tokens.js";
 
 /** The contract's default body limit: 1 MiB. */
@@ -85,54 +84,6 @@ function bearerChecker(token: string): (header: string | undefined) => boolean {
   return (header) => {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
     return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expected);
-  };
-}
-
-/** Ajv's words, with the offending field named and the base64 pattern said in words. */
-function describeValidationError(error: FastifySchemaValidationError, dataVar: string): string {
-  const where = `${dataVar}${error.instancePath.replaceAll("/", ".")}`;
-  const params = error.params;
-  switch (error.keyword) {
-    case "additionalProperties":
-      return `${where} has an unknown field "${String(params.additionalProperty)}"`;
-    case "anyOf":
-    case "oneOf": {
-      const alternatives = ((error as ErrorObject).schema as { required?: string[] }[] | undefined)
-        ?.map((branch) => branch.required?.[0])
-        .filter((name) => name !== undefined)
-        .map((name) => `"${name}"`);
-      const names = alternatives?.join(" or ") ?? "one of its alternatives";
-      return error.keyword === "oneOf"
-        ? `${where} needs exactly one of ${names}`
-        : `${where} needs ${names}`;
-    }
-    case "pattern":
-      return `${where} is not valid base64`;
-    default:
-      return `${where} ${error.message ?? "is invalid"}`;
-  }
-}
-
-/** Reports the alternative-level error when there is one, else the first. */
-function formatValidation(errors: FastifySchemaValidationError[], dataVar: string): Error {
-  const chosen =
-    errors.find((error) => error.keyword === "anyOf" || error.keyword === "oneOf") ?? errors[0];
-  return new Error(chosen ? describeValidationError(chosen, dataVar) : `${dataVar} is invalid`);
-}
-
-/** Requests: no coercion, nothing removed or defaulted; query strings and params coerce. */
-function validators(): { body: Ajv; other: Ajv; response: Ajv } {
-  // strictRequired off: the anyOf/oneOf branches name fields the parent schema defines.
-  const common = {
-    allErrors: false,
-    allowUnionTypes: true,
-    strict: true,
-    strictRequired: false,
-  } as const;
-  return {
-    body: new Ajv({ ...common, coerceTypes: false, removeAdditional: false, verbose: true }),
-    other: new Ajv({ ...common, coerceTypes: true, removeAdditional: false, verbose: true }),
-    response: new Ajv({ ...common, coerceTypes: false }),
   };
 }
 
@@ -363,6 +314,7 @@ export function buildServer(context: ServeContext): FastifyInstance {
 
   const services: Services = { tokens: context.tokens };
   for (const route of ROUTES) registerRoute(app, route, services);
+  registerBatchRoute(app, services, bodyLimit);
   const document = openApiDocument(ROUTES, { bearer: bearer !== undefined });
   app.get("/openapi.json", { config: { auth: false } }, (_request, reply) => reply.send(document));
   return app;

@@ -1,7 +1,5 @@
 /** POST /v1/tokens/{label}/csr: req (the signature is made on the token). */
-import { keySelectorOf } from "../../core/find-key.js";
-import { prepareReq, runReq } from "../../core/req.js";
-import { parseHexId } from "../../options.js";
+import { reqOperation } from "../../batch/operations.js";
 import { defineRoute, warnTo } from "../route.js";
 import type { CsrBody } from "../schemas.js";
 import { CSR_BODY, CSR_RESPONSE, LABEL_PARAMS } from "../schemas.js";
@@ -20,21 +18,10 @@ export const csrRoutes = [
     response: CSR_RESPONSE,
     async handler({ body, params, pin, log }, { tokens }) {
       // Key selector, DN and SANs are checked before the token is touched (400).
-      const selector = keySelectorOf(
-        body.key,
-        body.id === undefined ? undefined : parseHexId(body.id),
-        undefined,
+      const run = await reqOperation.prepare(body);
+      return tokens.withToken(params.label, pin, "required", ({ scope }) =>
+        run({ scope, authenticated: true, warn: warnTo(log).warn }),
       );
-      const prepared = prepareReq({
-        subject: body.subject,
-        san: body.san,
-        hash: body.hash,
-        pss: body.pss === true,
-      });
-      return tokens.withToken(params.label, pin, "required", async ({ scope }) => {
-        const outcome = await runReq(scope, selector, prepared, warnTo(log));
-        return outcome.result;
-      });
     },
   }),
 ];
