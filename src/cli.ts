@@ -24,6 +24,7 @@ import { reqCommand } from "./commands/req.js";
 import { serveCommand } from "./commands/serve.js";
 import { signCommand } from "./commands/sign.js";
 import { unwrapCommand } from "./commands/unwrap.js";
+import { deriveCommand } from "./commands/derive.js";
 import { verifyCommand } from "./commands/verify.js";
 import { versionCommand } from "./commands/version.js";
 import { wrapCommand } from "./commands/wrap.js";
@@ -76,6 +77,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   decrypt: decryptCommand,
   wrap: wrapCommand,
   unwrap: unwrapCommand,
+  derive: deriveCommand,
   random: randomCommand,
   digest: digestCommand,
   "list-mechanisms": listMechanismsCommand,

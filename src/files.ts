@@ -28,6 +28,7 @@ import {
   statSync,
   write,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import type { Socket } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
@@ -235,6 +236,113 @@ export async function writeOutput(
     else await writeDevice(path, bytes, target.truncate);
   } catch (error) {
     throw writeError(`${what} ${path}`, error);
+  }
+}
+
+export interface StreamedOutputOptions extends OutputFileOptions {
+  /** Standard output: hold every byte until commit (nothing shown before the run succeeded). */
+  holdStdout?: boolean;
+  /** What the bytes are, for the error message (`write plaintext out.bin: ...`). */
+  what: string;
+}
+
+/**
+ * An output written a part at a time (encrypt, decrypt), decided as writeOutput decides: a
+ * regular file is written beside its place and renamed there by `commit`, keeping the old
+ * file's owner and mode (so a failed run leaves nothing, never unauthenticated plaintext);
+ * a device or FIFO is written through. Standard output (`-` or none) streams, or holds the
+ * bytes until `commit`. Synchronous writes: no queue grows behind a slow reader.
+ */
+export class StreamedOutput {
+  readonly #path: string | undefined;
+  readonly #options: StreamedOutputOptions;
+  #fd: number | undefined;
+  #aside: { temporary: string; path: string; old: Stats | undefined } | undefined;
+  #held: Buffer[] = [];
+  #done = false;
+
+  constructor(path: string | undefined, options: StreamedOutputOptions) {
+    this.#path = path === undefined || isStdout(path) ? undefined : path;
+    this.#options = options;
+    if (this.#path !== undefined) this.#open(this.#path);
+  }
+
+  #fail(error: unknown): TspError {
+    return writeError(`${this.#options.what} ${this.#path ?? "to stdout"}`, error);
+  }
+
+  #open(path: string): void {
+    try {
+      const target = outputTarget(path);
+      if (target.kind === "through") {
+        const flags =
+          constants.O_WRONLY | constants.O_NOCTTY | (target.truncate ? constants.O_TRUNC : 0);
+        this.#fd = openSync(path, flags);
+        return;
+      }
+      const old = target.kind === "replace" ? target.old : undefined;
+      const { fd, temporary } = createBeside(
+        target.path,
+        old || this.#options.secret ? 0o600 : 0o666,
+      );
+      this.#fd = fd;
+      this.#aside = { temporary, path: target.path, old };
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  /** Writes (or holds) `bytes`; the caller may reuse its buffer as soon as this returns. */
+  write(bytes: Uint8Array): void {
+    if (this.#fd === undefined) {
+      if (this.#options.holdStdout) this.#held.push(Buffer.from(bytes));
+      else process.stdout.write(Buffer.from(bytes));
+      return;
+    }
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(this.#fd, bytes, offset);
+    } catch (error) {
+      this.discard();
+      throw this.#fail(error);
+    }
+  }
+
+  /** The run succeeded: the file takes its place, held bytes go to standard output. */
+  commit(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#fd === undefined) {
+      for (const part of this.#held) process.stdout.write(part);
+      this.#held = [];
+      return;
+    }
+    const aside = this.#aside;
+    try {
+      try {
+        if (aside?.old) keepOwnerAndMode(this.#fd, aside.old);
+      } finally {
+        closeSync(this.#fd);
+      }
+      if (aside) renameSync(aside.temporary, aside.path);
+    } catch (error) {
+      if (aside) rmSync(aside.temporary, { force: true });
+      throw this.#fail(error);
+    }
+  }
+
+  /** The run failed: the temporary file goes, held bytes are dropped. */
+  discard(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#held = [];
+    if (this.#fd === undefined) return;
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // Closing a descriptor we are abandoning.
+    }
+    if (this.#aside) rmSync(this.#aside.temporary, { force: true });
   }
 }
 

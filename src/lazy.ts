@@ -12,3 +12,4 @@ export { runKeygen } from "./core/keygen.js";
 export { runReadObject } from "./core/read-object.js";
 export { prepareReq, runReq } from "./core/req.js";
 export { prepareObject, runWriteChain, runWriteObject } from "./core/write-object.js";
+export { parsePeerKey, runDerive } from "./core/derive.js";

@@ -10,11 +10,10 @@ import {
 } from "../core/decrypt.js";
 import { keySelectorOf } from "../core/find-key.js";
 import { TspError, usageError } from "../errors.js";
-import { readInput } from "../files.js";
+import { readInput, StreamedOutput } from "../files.js";
 import type { CipherFlags } from "./cipher-common.js";
 import { addCipherOptions, cipherRequest, keyJson, openCipherInput } from "./cipher-common.js";
 import { checkInputFile, chunkBuffer } from "./sign-common.js";
-import { StreamOutput } from "./stream-output.js";
 import { withContext } from "./shared.js";
 
 /** `decrypt --json`. */
@@ -90,7 +89,7 @@ export function decryptCommand(): Command {
         const prefixBytes = prefixed ? (flags.iv?.length ?? ivBytesOf(mechanism)) : 0;
         const input = await openCipherInput(inputPath, chunkBuffer(), prefixBytes, flags.encoding);
         const held: Buffer[] = [];
-        let out: StreamOutput | undefined;
+        let out: StreamedOutput | undefined;
         let length = 0;
         try {
           if (prefixed && input.prefix.length < prefixBytes) {
@@ -103,7 +102,11 @@ export function decryptCommand(): Command {
           const plan = planCipher(session, key, { ...request, iv }, "decrypt");
           out = collectJson
             ? undefined
-            : new StreamOutput(flags.output, { secret: true, holdStdout: true, what: "plaintext" });
+            : new StreamedOutput(flags.output, {
+                secret: true,
+                holdStdout: true,
+                what: "plaintext",
+              });
           const sink: ByteSink = {
             write(bytes) {
               length += bytes.length;

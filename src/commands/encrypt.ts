@@ -10,7 +10,7 @@ import {
 } from "../core/encrypt.js";
 import { keySelectorOf } from "../core/find-key.js";
 import { usageError } from "../errors.js";
-import { writeOutput } from "../files.js";
+import { StreamedOutput, writeOutput } from "../files.js";
 import type { CipherFlags } from "./cipher-common.js";
 import {
   addCipherOptions,
@@ -20,7 +20,6 @@ import {
   TextEncoder,
 } from "./cipher-common.js";
 import { checkInputFile, chunkBuffer } from "./sign-common.js";
-import { StreamOutput } from "./stream-output.js";
 import { withContext } from "./shared.js";
 
 /** `encrypt --json`. */
@@ -80,7 +79,7 @@ export function encryptCommand(): Command {
         const held: Buffer[] = [];
         const out = collectJson
           ? undefined
-          : new StreamOutput(flags.output, {
+          : new StreamedOutput(flags.output, {
               secret: false,
               holdStdout: false,
               what: "ciphertext",

@@ -662,3 +662,236 @@ export const CHANGE_PIN_RESPONSE: Schema = {
     uri: { type: "string" },
   },
 };
+
+const CIPHERS = [
+  "RSA-PKCS-OAEP",
+  "RSA-PKCS",
+  "AES-GCM",
+  "AES-CBC-PAD",
+  "AES-CBC",
+  "AES-CTR",
+  "AES-ECB",
+];
+const OAEP_HASHES = ["sha1", "sha256", "sha384", "sha512"];
+const hexBytes = (description: string): Schema =>
+  str(description, { maxLength: 1024, pattern: "^(0[xX])?([0-9a-fA-F]{2}:?)*$" });
+
+export interface CipherBody {
+  key?: string;
+  id?: string;
+  mechanism?: string;
+  hash?: "sha1" | "sha256" | "sha384" | "sha512";
+  mgf?: "sha1" | "sha256" | "sha384" | "sha512";
+  oaepLabel?: string;
+  iv?: string;
+  ivPrefix?: boolean;
+  aadBase64?: string;
+  tagBits?: number;
+  dataBase64: string;
+}
+
+/** encrypt and decrypt take the CLI's options; the data and the AAD base64. */
+function cipherBody(data: string): Schema {
+  return {
+    type: "object",
+    required: ["dataBase64"],
+    additionalProperties: false,
+    ...needsKey,
+    properties: {
+      key: str("the key's CKA_LABEL", { minLength: 1, maxLength: 1024 }),
+      id: hexId,
+      mechanism: {
+        type: "string",
+        enum: CIPHERS,
+        description: "default: RSA-PKCS-OAEP for RSA keys, AES-GCM for AES keys",
+      },
+      hash: { type: "string", enum: OAEP_HASHES, description: "RSA-PKCS-OAEP hash (sha256)" },
+      mgf: { type: "string", enum: OAEP_HASHES, description: "RSA-PKCS-OAEP MGF1 hash" },
+      oaepLabel: hexBytes("RSA-PKCS-OAEP label, hex"),
+      iv: hexBytes("AES IV / GCM nonce, hex (encrypt default: random)"),
+      ivPrefix: bool("the IV is the first bytes of the ciphertext (default true)"),
+      aadBase64: str("AES-GCM additional authenticated data, base64", { pattern: BASE64 }),
+      tagBits: { type: "integer", enum: [96, 104, 112, 120, 128], description: "GCM tag" },
+      dataBase64: str(data, { pattern: BASE64 }),
+    },
+  };
+}
+
+export const ENCRYPT_BODY: Schema = cipherBody("the plaintext, base64");
+export const DECRYPT_BODY: Schema = cipherBody("the ciphertext (IV first unless ivPrefix false)");
+
+const KEY_OF_ANSWER = {
+  mechanism: { type: "string" },
+  keyId: { type: "string" },
+  keyLabel: { type: "string" },
+  length: { type: "integer" },
+};
+
+export const ENCRYPT_RESPONSE: Schema = {
+  type: "object",
+  required: ["mechanism", "keyId", "keyLabel", "path", "length", "ciphertextBase64"],
+  properties: {
+    ...KEY_OF_ANSWER,
+    path: { type: "string", enum: ["token", "host"] },
+    ivHex: { type: "string" },
+    tagBits: { type: "integer" },
+    ciphertextBase64: { type: "string" },
+  },
+};
+
+export const DECRYPT_RESPONSE: Schema = {
+  type: "object",
+  required: ["mechanism", "keyId", "keyLabel", "length", "plaintextBase64"],
+  properties: { ...KEY_OF_ANSWER, plaintextBase64: { type: "string" } },
+};
+
+const WRAP_MECHANISMS = [
+  "AES-KEY-WRAP",
+  "AES-KEY-WRAP-PAD",
+  "RSA-PKCS-OAEP",
+  "AES-CBC-PAD",
+  "RSA-PKCS",
+];
+const wrappingKey = {
+  wrappingKey: str("the wrapping key's CKA_LABEL", { minLength: 1, maxLength: 1024 }),
+  wrappingId: hexId,
+};
+const needsWrappingKey = {
+  anyOf: [{ required: ["wrappingKey"] }, { required: ["wrappingId"] }],
+};
+
+export interface WrapBody {
+  wrappingKey?: string;
+  wrappingId?: string;
+  key?: string;
+  id?: string;
+  mechanism?: string;
+  hash?: "sha1" | "sha256" | "sha384" | "sha512";
+}
+
+export const WRAP_BODY: Schema = {
+  type: "object",
+  additionalProperties: false,
+  allOf: [needsWrappingKey, needsKey],
+  properties: {
+    ...wrappingKey,
+    key: str("the CKA_LABEL of the key to export", { minLength: 1, maxLength: 1024 }),
+    id: hexId,
+    mechanism: { type: "string", enum: WRAP_MECHANISMS, description: "default by key type" },
+    hash: { type: "string", enum: OAEP_HASHES, description: "RSA-PKCS-OAEP hash (sha256)" },
+  },
+};
+
+export const WRAP_RESPONSE: Schema = {
+  type: "object",
+  required: ["mechanism", "wrappingKeyId", "keyId", "keyClass", "keyType", "wrappedBase64"],
+  properties: {
+    mechanism: { type: "string" },
+    wrappingKeyId: { type: "string" },
+    wrappingKeyLabel: { type: "string" },
+    keyId: { type: "string" },
+    keyLabel: { type: "string" },
+    keyClass: { type: "string" },
+    keyType: { type: "string" },
+    wrappedBase64: { type: "string" },
+  },
+};
+
+export interface UnwrapBody {
+  wrappingKey?: string;
+  wrappingId?: string;
+  wrappedBase64: string;
+  keyType: string;
+  label: string;
+  id?: string;
+  usage?: string | string[];
+  extractable?: boolean;
+  mechanism?: string;
+  hash?: "sha1" | "sha256" | "sha384" | "sha512";
+  publicKeyPem?: string;
+}
+
+const usageList = (description: string): Schema => ({
+  description,
+  anyOf: [
+    { type: "array", items: { type: "string", enum: USAGE_WORDS }, minItems: 1 },
+    { type: "string", minLength: 1, maxLength: 256 },
+  ],
+});
+
+export const UNWRAP_BODY: Schema = {
+  type: "object",
+  required: ["wrappedBase64", "keyType", "label"],
+  additionalProperties: false,
+  ...needsWrappingKey,
+  properties: {
+    ...wrappingKey,
+    wrappedBase64: str("the wrapped key, base64", { pattern: BASE64, minLength: 4 }),
+    keyType: str("aes, generic, rsa, ec, ed25519", { minLength: 1, maxLength: 64 }),
+    label: str("CKA_LABEL of the new key", { minLength: 1, maxLength: 1024 }),
+    id: hexId,
+    usage: usageList("default: sign; encrypt,decrypt for secret keys"),
+    extractable: bool("the new key may be wrapped again"),
+    mechanism: { type: "string", enum: WRAP_MECHANISMS, description: "default by key type" },
+    hash: { type: "string", enum: OAEP_HASHES, description: "RSA-PKCS-OAEP hash (sha256)" },
+    publicKeyPem: str("a private key's public half (PEM), stored beside it", {
+      minLength: 1,
+      maxLength: 65536,
+    }),
+  },
+};
+
+export const UNWRAP_RESPONSE: Schema = {
+  type: "object",
+  required: ["mechanism", "label", "id", "keyClass", "keyType", "publicKey"],
+  properties: {
+    mechanism: { type: "string" },
+    label: { type: "string" },
+    id: { type: "string" },
+    keyClass: { type: "string" },
+    keyType: { type: "string" },
+    publicKey: { type: "boolean" },
+  },
+};
+
+export interface DeriveBody {
+  key?: string;
+  keyId?: string;
+  peerPem: string;
+  keyType: string;
+  label: string;
+  id?: string;
+  usage?: string | string[];
+  mechanism?: "ECDH1-DERIVE" | "ECDH1-COFACTOR-DERIVE";
+  kdf?: "null" | "sha1" | "sha256" | "sha384" | "sha512";
+  extractable?: boolean;
+  sensitive?: boolean;
+}
+
+export const DERIVE_BODY: Schema = {
+  type: "object",
+  required: ["peerPem", "keyType", "label"],
+  additionalProperties: false,
+  anyOf: [{ required: ["key"] }, { required: ["keyId"] }],
+  properties: {
+    key: str("the EC private key's CKA_LABEL", { minLength: 1, maxLength: 1024 }),
+    keyId: hexId,
+    peerPem: str("the peer's public key (PEM)", { minLength: 1, maxLength: 65536 }),
+    keyType: str("aes:128|192|256 or generic:<bits>", { minLength: 1, maxLength: 64 }),
+    label: str("CKA_LABEL of the new key", { minLength: 1, maxLength: 1024 }),
+    id: hexId,
+    usage: usageList("default: encrypt,decrypt"),
+    mechanism: {
+      type: "string",
+      enum: ["ECDH1-DERIVE", "ECDH1-COFACTOR-DERIVE"],
+      description: "default: ECDH1-DERIVE",
+    },
+    kdf: {
+      type: "string",
+      enum: ["null", "sha1", "sha256", "sha384", "sha512"],
+      description: "default: null (the raw shared secret)",
+    },
+    extractable: bool("the new key may be exported"),
+    sensitive: bool("CKA_SENSITIVE (default true)"),
+  },
+};

@@ -4,7 +4,7 @@
  * with keys whose bytes the test imported through pkcs11-tool.
  */
 import { createDecipheriv, randomBytes } from "node:crypto";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, lstat, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TempToken } from "../helpers/softhsm.js";
 import { PIN, softhsmAvailable, tempToken } from "../helpers/softhsm.js";
@@ -268,6 +268,37 @@ describe.skipIf(!available)("encrypt and decrypt", () => {
     );
     expect(padding.code).toBe(7);
     expect(padding.stdoutBytes.length).toBe(0);
+  });
+
+  it("streamed outputs follow the contract's Files rules (mode, symlink, device, failure)", async () => {
+    const sealed = path("files.enc");
+    await ok(["encrypt", "-i", "aes", "--input", path("plain.bin"), "--output", sealed]);
+    const plain = await readFile(path("plain.bin"));
+    const decrypt = (output: string) =>
+      token.tsp11(["--pin", PIN, "decrypt", "-i", "aes", "--input", sealed, "--output", output]);
+    // A new plaintext file is 0600; an existing one keeps its mode (0640) and gets replaced.
+    expect((await decrypt(path("new.out"))).code).toBe(0);
+    expect((await stat(path("new.out"))).mode & 0o777).toBe(0o600);
+    await writeFile(path("old.out"), "old");
+    await chmod(path("old.out"), 0o640);
+    expect((await decrypt(path("old.out"))).code).toBe(0);
+    expect((await stat(path("old.out"))).mode & 0o777).toBe(0o640);
+    expect(await readFile(path("old.out"))).toEqual(plain);
+    // A symlink stays a symlink; its target gets the plaintext.
+    await writeFile(path("target.out"), "");
+    await symlink(path("target.out"), path("link.out"));
+    expect((await decrypt(path("link.out"))).code).toBe(0);
+    expect((await lstat(path("link.out"))).isSymbolicLink()).toBe(true);
+    expect(await readFile(path("target.out"))).toEqual(plain);
+    // A device is written through.
+    expect((await decrypt("/dev/null")).code).toBe(0);
+    // A directory: one line, exit 1, no temporary file left.
+    const before = await readdir(token.dir);
+    const dir = await decrypt(token.dir);
+    expect(dir.code).toBe(1);
+    expect(dir.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(dir.stderr).toMatch(/^tsp11: write plaintext .*: /);
+    expect(await readdir(token.dir)).toEqual(before);
   });
 
   it("RSA-PKCS-OAEP and RSA-PKCS agree with openssl pkeyutl both ways", async () => {

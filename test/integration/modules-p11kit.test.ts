@@ -235,6 +235,56 @@ describe.skipIf(!available)("p11-kit remoting (p11-kit-client.so)", () => {
     );
   });
 
+  it("says the token does not offer AES-GCM or AES-CBC-PAD for encrypt, nor ECDH for derive", async () => {
+    ok(
+      await client(forwarded, [
+        "keygen",
+        ...login,
+        "--key-type",
+        "aes:256",
+        "--label",
+        "remote-aes",
+      ]),
+    );
+    for (const mechanism of ["AES-GCM", "AES-CBC-PAD"]) {
+      const result = await client(
+        forwarded,
+        ["encrypt", ...login, "-i", "remote-aes", "-m", mechanism],
+        Buffer.from("data"),
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(new RegExp(`^tsp11: the token does not offer ${mechanism};`));
+      expect(result.stdout).toBe("");
+    }
+    ok(
+      await client(forwarded, [
+        "keygen",
+        ...login,
+        "--key-type",
+        "ec:prime256v1",
+        "--label",
+        "remote-ecdh",
+        "--usage",
+        "derive",
+      ]),
+    );
+    await writeFile(store.path("peer.pub"), ec.publicKeyPem);
+    const derive = await client(forwarded, [
+      "derive",
+      ...login,
+      "--key",
+      "remote-ecdh",
+      "--peer",
+      store.path("peer.pub"),
+      "--key-type",
+      "aes:128",
+      "--label",
+      "never",
+    ]);
+    expect(derive.code).toBe(2);
+    expect(derive.stderr).toMatch(/does not offer CKM_ECDH1_DERIVE/);
+  });
+
   it("makes CSRs, writes the issued certificate, and signs with host-side hashing", async () => {
     const rsaCsr = store.path("rk.csr");
     ok(

@@ -271,6 +271,11 @@ describe.skipIf(!available)("serve: the provisioning flow over HTTP", () => {
         "/v1/tokens/{label}/keys",
         "/v1/tokens/{label}/objects",
         "/v1/tokens/{label}/sign",
+        "/v1/tokens/{label}/encrypt",
+        "/v1/tokens/{label}/decrypt",
+        "/v1/tokens/{label}/wrap",
+        "/v1/tokens/{label}/unwrap",
+        "/v1/tokens/{label}/derive",
       ]),
     );
     expect(Object.keys(doc.paths["/v1/tokens/{label}/objects"] ?? {}).sort()).toEqual(

@@ -1,6 +1,7 @@
 /** Every endpoint of the provisioning API, in the order /openapi.json lists them. */
 import type { RouteSpec } from "../route.js";
 import { csrRoutes } from "./csr.js";
+import { cryptoRoutes } from "./crypto.js";
 import { healthRoutes } from "./health.js";
 import { keyRoutes } from "./keys.js";
 import { objectRoutes } from "./objects.js";
@@ -24,5 +25,6 @@ export const ROUTES: readonly RouteSpec[] = [
   ...verifyRoutes,
   ...certRoutes,
   ...pinRoutes,
+  ...cryptoRoutes,
   ...healthRoutes,
 ];
