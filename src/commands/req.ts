@@ -21,7 +21,7 @@ interface ReqFlags {
 export function reqCommand(): Command {
   return new Command("req")
     .description("Create a PKCS#10 certificate request signed on the token")
-    .option("-i, --key <label>", "the private key's CKA_LABEL")
+    .option("-i, --key <label>", "the private key's CKA_LABEL (or its certificate's)")
     .option("--id <hex>", "the private key's CKA_ID", parseHexId)
     .requiredOption(
       "-d, --subject <dn>",

@@ -59,7 +59,7 @@ export interface SignFlags {
 /** -i/--key, --id, the mechanism and its parameters, --input, --format, --encoding. */
 export function addSignOptions(command: Command, encodingHelp: string): Command {
   return command
-    .option("-i, --key <label>", "the key's CKA_LABEL")
+    .option("-i, --key <label>", "the key's CKA_LABEL (or its certificate's)")
     .option("--id <hex>", "the key's CKA_ID", parseHexId)
     .option(
       "-m, --mechanism <mech>",
