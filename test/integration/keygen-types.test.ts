@@ -233,7 +233,11 @@ describe.skipIf(!available)("keygen: attribute flags", () => {
     expect(listed.stdout).toContain("Allowed mechanisms: ECDSA,ECDSA-SHA256");
     const ours = await token.tsp11(["list-objects", "--type", "privkey", "--pin", PIN, "--json"]);
     expect(JSON.parse(ours.stdout)).toMatchObject([
-      { alwaysAuthenticate: true, usage: ["sign", "sign-recover"] },
+      {
+        alwaysAuthenticate: true,
+        usage: ["sign", "sign-recover"],
+        allowedMechanisms: ["ECDSA", "ECDSA-SHA256"],
+      },
     ]);
     await writeFile(token.path("data"), "message");
     const sign = await token.tsp11([
