@@ -1,9 +1,16 @@
 /** POST /v1/tokens/{label}/keys: keygen (generation on the thread pool). */
 import { runKeygen } from "../../core/keygen.js";
+import { parseMechanismList } from "../../mechanism-list.js";
 import { parseHexId, parseKeySpec, parseUsage } from "../../options.js";
 import { defineRoute, warnTo } from "../route.js";
 import type { KeygenBody } from "../schemas.js";
 import { KEYGEN_BODY, KEYGEN_RESPONSE, LABEL_PARAMS } from "../schemas.js";
+
+/** The CLI's comma-separated list, or an array of names. */
+function allowedMechanisms(list: string | string[] | undefined): number[] | undefined {
+  if (list === undefined) return undefined;
+  return parseMechanismList(Array.isArray(list) ? list.join(",") : list);
+}
 
 export const keyRoutes = [
   defineRoute<KeygenBody, never, { label: string }>({
@@ -30,6 +37,13 @@ export const keyRoutes = [
         usage,
         extractable: body.extractable === true,
         force: body.force === true,
+        flags: {
+          sensitive: body.sensitive !== false,
+          alwaysAuthenticate: body.alwaysAuthenticate === true,
+          allowedMechanisms: allowedMechanisms(body.allowedMechanisms),
+          destroyable: body.destroyable !== false,
+          modifiable: body.modifiable !== false,
+        },
       };
       return tokens.withToken(
         params.label,
