@@ -24,6 +24,7 @@ import type { SignRequest } from "../core/signing.js";
 import { planSignature, signBytes } from "../core/signing.js";
 import { prepareObject, runWriteObject } from "../core/write-object.js";
 import { TspError } from "../errors.js";
+import { parseMechanismList } from "../mechanism-list.js";
 import { parseHexId, parseKeySpec, parseUsage } from "../options.js";
 import type { Usage } from "../options.js";
 import { Pin } from "../pin.js";
@@ -84,6 +85,12 @@ function usageOf(usage: string | string[] | undefined): Usage[] | undefined {
     : parseUsage(Array.isArray(usage) ? usage.join(",") : usage);
 }
 
+/** The CLI's comma-separated list, or an array of names. */
+function allowedMechanismsOf(list: string | string[] | undefined): number[] | undefined {
+  if (list === undefined) return undefined;
+  return parseMechanismList(Array.isArray(list) ? list.join(",") : list);
+}
+
 export const keygenOperation = defineOperation<KeygenBody>({
   schema: KEYGEN_BODY,
   login: "required",
@@ -98,6 +105,13 @@ export const keygenOperation = defineOperation<KeygenBody>({
       usage: usageOf(body.usage),
       extractable: body.extractable === true,
       force: body.force === true,
+      flags: {
+        sensitive: body.sensitive !== false,
+        alwaysAuthenticate: body.alwaysAuthenticate === true,
+        allowedMechanisms: allowedMechanismsOf(body.allowedMechanisms),
+        destroyable: body.destroyable !== false,
+        modifiable: body.modifiable !== false,
+      },
     };
     return ({ scope, warn }) => runKeygen(scope, options, { warn });
   },

@@ -37,7 +37,7 @@ export function certCommand(): Command {
     .description(
       "Make an X.509 certificate signed on the token: self-signed, or issued for a request",
     )
-    .addOption(sharedOption("key", "the signing private key's CKA_LABEL"))
+    .addOption(sharedOption("key", "the signing private key's CKA_LABEL (or its certificate's)"))
     .addOption(oldSpelling("key"))
     .option("--id <hex>", "the signing private key's CKA_ID", parseHexId)
     .option("-d, --subject <dn>", "self-signed: the subject (OpenSSL or RFC 4514 form)")

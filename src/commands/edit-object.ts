@@ -41,7 +41,7 @@ export function editObjectCommand(): Command {
     .option("--force", "allow an id or label that another object of the same class has")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ tsp11 edit-object --label old --set-label new --yes --pin 1234\n  $ tsp11 edit-object --id 01 --set-id 0a0b --yes --pin 1234 --json | jq -r '.[].uri'",
+      "\nExamples:\n  $ tsp11 edit-object --label web --set-label www --yes --pin 1234\n  $ tsp11 edit-object --id 0001 --set-id 0a0b --yes --pin 1234 --json | jq -r '.[].uri'",
     )
     .action(
       withContext<EditObjectFlags>(async (flags, ctx) => {

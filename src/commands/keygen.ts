@@ -1,12 +1,11 @@
 import { Command, Option } from "commander";
 import type { KeygenResult } from "../core/keygen.js";
+import { parseMechanismList } from "../mechanism-list.js";
 import { parseHexId, parseKeySpec, parseUsage } from "../options.js";
 import type { KeySpec, Usage } from "../options.js";
 import type { Output } from "../output/io.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
-import { usageError } from "../errors.js";
-import { mechanismByName } from "../pkcs11/mechanisms.js";
 
 interface KeygenFlags {
   keyType: KeySpec;
@@ -24,21 +23,6 @@ interface KeygenFlags {
   allowedMechanisms?: number[];
   destroyable: boolean;
   modifiable: boolean;
-}
-
-/** `ECDSA,SHA256-RSA-PKCS` (pkcs11-tool's names, CKM_ names or 0x hex) → CKM_ values. */
-function parseMechanismList(text: string): number[] {
-  const names = text
-    .split(",")
-    .map((name) => name.trim())
-    .filter((name) => name !== "");
-  if (names.length === 0) throw usageError("--allowed-mechanisms needs at least one mechanism");
-  return names.map((name) => {
-    const value = mechanismByName(name);
-    if (value === undefined)
-      throw usageError(`unknown mechanism "${name}" (names as tsp11 list-mechanisms prints them)`);
-    return value;
-  });
 }
 
 /** --usage plus pkcs11-tool's --usage-sign style flags. */

@@ -22,7 +22,7 @@ interface ReqFlags {
 export function reqCommand(): Command {
   return new Command("req")
     .description("Create a PKCS#10 certificate request signed on the token")
-    .addOption(sharedOption("key", "the private key's CKA_LABEL"))
+    .addOption(sharedOption("key", "the private key's CKA_LABEL (or its certificate's)"))
     .addOption(oldSpelling("key"))
     .option("--id <hex>", "the private key's CKA_ID", parseHexId)
     .requiredOption(

@@ -60,7 +60,7 @@ export interface SignFlags {
 /** -k/--key, --id, the mechanism and its parameters, --input, --format, --encoding. */
 export function addSignOptions(command: Command, encodingHelp: string): Command {
   return command
-    .addOption(sharedOption("key", "the key's CKA_LABEL"))
+    .addOption(sharedOption("key", "the key's CKA_LABEL (or its certificate's)"))
     .addOption(oldSpelling("key"))
     .option("--id <hex>", "the key's CKA_ID", parseHexId)
     .option(

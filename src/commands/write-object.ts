@@ -52,7 +52,7 @@ export function writeObjectCommand(): Command {
   return importKeyOptions(command)
     .addHelpText(
       "after",
-      "\nExamples:\n  $ tsp11 write-object --type cert -f key-1.pem --pin 1234\n  $ tsp11 write-object --type cert -f key-1.der --id 0001 --pin 1234\n  $ tsp11 write-object --type data -f notes.txt --label notes --pin 1234\n  $ tsp11 write-object --type privkey -f key.pem --label key-2 --pin 1234\n  $ tsp11 write-object --type pkcs12 -f bundle.p12 --key-pass-file pass.txt --pin 1234\n  $ tsp11 write-object --type secret --key-type aes --hex 000102030405060708090a0b0c0d0e0f --label aes-1 --pin 1234",
+      "\nExamples:\n  $ tsp11 write-object --type cert -f key-1.pem --pin 1234\n  $ tsp11 write-object --type cert -f ca.der --label ca --pin 1234\n  $ tsp11 write-object --type data -f notes.txt --label notes --pin 1234\n  $ tsp11 write-object --type privkey -f key.pem --label key-2 --pin 1234\n  $ tsp11 write-object --type pkcs12 -f bundle.p12 --key-pass-file pass.txt --pin 1234\n  $ tsp11 write-object --type secret --key-type aes --hex 000102030405060708090a0b0c0d0e0f --label aes-1 --pin 1234",
     )
     .action(
       withContext<WriteObjectFlags>(async (flags, ctx) => {

@@ -17,7 +17,25 @@ export async function findDeletable(
   requireNamed(options, "delete-object");
   const listed = await findListedObjects(scope.session, scope.token, options);
   if (listed.length === 0) throw new TspError("not-found", "delete-object: no object matches");
+  refuseIndestructible(scope, listed);
   return listed;
+}
+
+/**
+ * Objects whose CKA_DESTROYABLE is false (keygen --no-destroyable) are refused before anything
+ * is destroyed: deleting the rest of a pair would leave half of it.
+ */
+function refuseIndestructible(scope: TokenScope, listed: readonly ListedObject[]): void {
+  const kept = listed.filter(
+    ({ handle }) => scope.session.read(handle, ["destroyable"]).destroyable === false,
+  );
+  if (kept.length === 0) return;
+  const names = kept.map(({ object }) => `${object.class} "${object.label}"`).join(", ");
+  throw new TspError(
+    "failure",
+    `delete-object: the token does not allow destroying ${names} (CKA_DESTROYABLE is false); nothing was deleted`,
+    { ckr: "CKR_ACTION_PROHIBITED" },
+  );
 }
 
 export function runDeleteObjects(scope: TokenScope, listed: ListedObject[]): ObjectJson[] {

@@ -89,11 +89,12 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
       `find key: the URI names an object of type=${selector.type ?? ""}, not a ${what}`,
     );
   }
-  const handles = session.findObjects({
+  let handles = session.findObjects({
     class: CLASS_VALUES[cls],
     label: selector.label,
     id: selector.id,
   });
+  if (handles.length === 0) handles = keysOfLabelledCertificates(session, cls, selector);
   if (handles.length === 0) {
     throw new TspError(
       "not-found",
@@ -122,6 +123,33 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
     bits: modulus ? bitLength(modulus) : undefined,
     curve: ecParams ? curveFromEcParams(ecParams)?.name : undefined,
   };
+}
+
+/**
+ * NSS keeps a key's name on its certificate only (the key has no CKA_LABEL): a key pair's
+ * halves are found through the certificates of that label, by their CKA_ID. Only asked when
+ * no key of the class carries the label itself.
+ */
+function keysOfLabelledCertificates(
+  session: TokenSession,
+  cls: ObjectClass,
+  selector: KeySelector,
+): Handle[] {
+  if (selector.label === undefined || (cls !== "private-key" && cls !== "public-key")) return [];
+  const certificates = session.findObjects({
+    class: CLASS_VALUES.certificate,
+    label: selector.label,
+    id: selector.id,
+  });
+  const ids = new Set<string>();
+  for (const certificate of certificates) {
+    const { id } = session.read(certificate, ["id"]);
+    // A certificate without an id names no key.
+    if (id !== undefined && id.length > 0) ids.add(Buffer.from(id).toString("hex"));
+  }
+  return [...ids].flatMap((hex) =>
+    session.findObjects({ class: CLASS_VALUES[cls], id: Buffer.from(hex, "hex") }),
+  );
 }
 
 /**

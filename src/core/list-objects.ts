@@ -5,8 +5,10 @@
  */
 import { curveFromEcParams } from "../asn1/curves.js";
 import type { AttributeValues } from "../pkcs11/attributes.js";
+import { ulongList } from "../pkcs11/attributes.js";
 import { isCkr } from "../pkcs11/ckr.js";
 import { isIncompleteId } from "../pkcs11/keys.js";
+import { mechanismName } from "../pkcs11/mechanisms.js";
 import type { Handle } from "../pkcs11/lib.js";
 import type { ObjectClass } from "../pkcs11/names.js";
 import { CLASS_VALUES, keyTypeName, URI_TYPES } from "../pkcs11/names.js";
@@ -49,6 +51,8 @@ export interface ObjectJson {
   extractable?: boolean;
   /** CKA_ALWAYS_AUTHENTICATE, shown when true. */
   alwaysAuthenticate?: boolean;
+  /** CKA_ALLOWED_MECHANISMS by list-mechanisms' names, shown when the key has a list. */
+  allowedMechanisms?: string[];
   subject?: string;
   issuer?: string;
   serial?: string;
@@ -215,6 +219,8 @@ function describe(
     if (values.extractable !== undefined) object.extractable = values.extractable;
     if (values.alwaysAuthenticate === true) object.alwaysAuthenticate = true;
   }
+  const allowed = values.allowedMechanisms ? ulongList(values.allowedMechanisms) : [];
+  if (isKey && allowed.length > 0) object.allowedMechanisms = allowed.map(mechanismName);
   if (cls === "certificate" && values.value && readCertificate) {
     Object.assign(object, readCertificate(values.value));
   }

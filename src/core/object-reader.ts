@@ -56,8 +56,14 @@ const USAGE_OF_CLASS: Partial<Record<ObjectClass, readonly AttributeName[]>> = {
   "secret-key": USAGE,
 };
 
-/** The one template each kind is read with; a key without a known type gets no size field. */
-function templateFor(kind: ObjectKind): AttributeName[] {
+const KEY_CLASSES: ReadonlySet<ObjectClass> = new Set(["private-key", "public-key", "secret-key"]);
+
+/**
+ * The one template each kind is read with; a key without a known type gets no size field.
+ * `allowed`: the module has CKA_ALLOWED_MECHANISMS for this class (one more attribute in the
+ * same read costs nothing; asking a module that lacks it would fail every read).
+ */
+function templateFor(kind: ObjectKind, allowed = false): AttributeName[] {
   const { cls, keyType } = kind;
   if (cls === "certificate") return ["class", "label", "id", "private", "value"];
   // Data objects have no CKA_ID (SoftHSM, tpm2-pkcs11: CKR_ATTRIBUTE_TYPE_INVALID).
@@ -70,6 +76,7 @@ function templateFor(kind: ObjectKind): AttributeName[] {
   else if (keyType === "ec" || keyType === "ec-edwards" || keyType === "ec-montgomery")
     names.push("ecParams");
   else if (cls === "secret-key") names.push("valueLen");
+  if (allowed) names.push("allowedMechanisms");
   return names;
 }
 
@@ -102,6 +109,8 @@ export class ObjectReader {
   refusals = 0;
   /** Objects read so far, per class. */
   readonly seen = new Map<ObjectClass, number>();
+  /** Per key class, whether the module has CKA_ALLOWED_MECHANISMS; unknown until a key of it. */
+  readonly #allowed = new Map<ObjectClass, boolean>();
 
   constructor(session: TokenSession) {
     this.#session = session;
@@ -116,7 +125,7 @@ export class ObjectReader {
     const tried = new Set<ObjectKind>();
     for (const kind of this.#guesses(hint)) {
       const found = this.#tryKind(handle, kind, tried);
-      if (found) return this.#counted(found);
+      if (found) return this.#counted(this.#withAllowedMechanisms(handle, found));
     }
     const actual = hint?.certain
       ? hint.cls
@@ -124,11 +133,24 @@ export class ObjectReader {
     if (!actual) return undefined;
     for (const kind of this.#order.filter((k) => k.cls === actual && !tried.has(k))) {
       const found = this.#tryKind(handle, kind, tried);
-      if (found) return this.#counted(found);
+      if (found) return this.#counted(this.#withAllowedMechanisms(handle, found));
     }
     // A key type without a template of its own: read what there is, attribute by attribute.
-    const values = this.#session.read(handle, templateFor({ cls: actual }));
-    return this.#counted({ cls: actual, values });
+    const allowed = this.#allowed.get(actual) === true;
+    const values = this.#session.read(handle, templateFor({ cls: actual }, allowed));
+    return this.#counted(this.#withAllowedMechanisms(handle, { cls: actual, values }));
+  }
+
+  /**
+   * The first key of a class learns, in a read of its own, whether the module has
+   * CKA_ALLOWED_MECHANISMS; later keys of the class read it in their one template, or never.
+   */
+  #withAllowedMechanisms(handle: Handle, read: ReadObject): ReadObject {
+    if (!KEY_CLASSES.has(read.cls) || this.#allowed.has(read.cls)) return read;
+    const extra = this.#session.tryRead(handle, ["allowedMechanisms"]);
+    this.#allowed.set(read.cls, extra !== undefined);
+    if (extra?.allowedMechanisms) read.values.allowedMechanisms = extra.allowedMechanisms;
+    return read;
   }
 
   #guesses(hint: ClassHint | undefined): ObjectKind[] {
@@ -140,7 +162,8 @@ export class ObjectReader {
 
   #tryKind(handle: Handle, kind: ObjectKind, tried: Set<ObjectKind>): ReadObject | undefined {
     tried.add(kind);
-    const values = this.#session.tryRead(handle, templateFor(kind));
+    // A key of a class that has the attribute but not on this key ends in the per-attribute read.
+    const values = this.#session.tryRead(handle, templateFor(kind, this.#allowed.get(kind.cls)));
     if (!values || !isKind(values, kind)) {
       this.refusals++;
       return undefined;

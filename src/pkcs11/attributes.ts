@@ -100,6 +100,16 @@ function decode(decoder: Decoder, bytes: Buffer): boolean | number | string | Bu
   }
 }
 
+/** A CK_ULONG array attribute (CKA_ALLOWED_MECHANISMS): 8 bytes each on 64-bit Unix. */
+export function ulongList(bytes: Uint8Array): number[] {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const list: number[] = [];
+  for (let at = 0; at + 8 <= buffer.length; at += 8) {
+    list.push(Number(buffer.readBigUInt64LE(at)));
+  }
+  return list;
+}
+
 /**
  * Reads the named attributes of one object. Attributes the object does not have, or keeps
  * secret, are left out of the result.

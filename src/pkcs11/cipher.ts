@@ -181,7 +181,7 @@ const BAD_CIPHERTEXT = [
   "CKR_FUNCTION_FAILED",
   "CKR_DATA_INVALID",
   "CKR_DATA_LEN_RANGE",
-  "CKR_0x00000035", // CKR_AEAD_DECRYPT_FAILED (PKCS#11 3.0)
+  "CKR_AEAD_DECRYPT_FAILED", // PKCS#11 3.0
 ];
 
 /** A decryption the token refused for its input: exit 7, as a signature that does not match. */

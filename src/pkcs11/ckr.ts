@@ -42,25 +42,60 @@ const CKR_TABLE: Readonly<Record<string, readonly [ErrorKind, string]>> = {
   CKR_FUNCTION_NOT_SUPPORTED: ["failure", "the module does not support this function"],
   CKR_ARGUMENTS_BAD: ["usage", "the module refused the arguments"],
   CKR_SESSION_READ_ONLY_EXISTS: ["failure", "another read-only session is open"],
+  CKR_ACTION_PROHIBITED: [
+    "failure",
+    "the token does not allow this on the object (its CKA_DESTROYABLE, CKA_MODIFIABLE or CKA_COPYABLE is false)",
+  ],
+  CKR_CURVE_NOT_SUPPORTED: ["usage", "the token does not support this curve"],
+  CKR_PIN_TOO_WEAK: ["usage", "the token finds the new PIN too weak"],
+  CKR_PUBLIC_KEY_INVALID: ["usage", "the token refused the public key"],
+  CKR_FUNCTION_REJECTED: ["failure", "the token rejected the operation"],
+  CKR_TOKEN_RESOURCE_EXCEEDED: ["failure", "the token is out of resources"],
 };
+
+/**
+ * PKCS#11 2.40 and 3.0 return values pkcs11js 2.1.7 has no constant for: its native layer
+ * calls them all CKR_VENDOR_DEFINED (with the code beside the name).
+ */
+const NAMES_PKCS11JS_LACKS: Readonly<Record<number, string>> = {
+  0x1b: "CKR_ACTION_PROHIBITED",
+  0x35: "CKR_AEAD_DECRYPT_FAILED",
+  0x140: "CKR_CURVE_NOT_SUPPORTED",
+  0x1c0: "CKR_EXCEEDED_MAX_ITERATIONS",
+  0x1c1: "CKR_FIPS_SELF_TEST_FAILED",
+  0x1c2: "CKR_LIBRARY_LOAD_FAILED",
+  0x1c3: "CKR_PIN_TOO_WEAK",
+  0x1c4: "CKR_PUBLIC_KEY_INVALID",
+  0x200: "CKR_FUNCTION_REJECTED",
+  0x201: "CKR_TOKEN_RESOURCE_EXCEEDED",
+  0x202: "CKR_OPERATION_CANCEL_FAILED",
+};
+
+const VENDOR_DEFINED = 0x80000000;
 
 let namesByCode: Map<number, string> | undefined;
 
-/** CKR_ name of a numeric return value (vendor codes as 0x hex). */
+/** CKR_ name of a numeric return value (unknown codes as 0x hex). */
 export function ckrName(code: number): string {
-  namesByCode ??= new Map(
-    Object.entries(ck)
+  namesByCode ??= new Map([
+    ...Object.entries(NAMES_PKCS11JS_LACKS).map(([value, name]) => [Number(value), name] as const),
+    ...Object.entries(ck)
       .filter(([name, value]) => name.startsWith("CKR_") && typeof value === "number")
-      .map(([name, value]) => [value as number, name]),
-  );
+      .map(([name, value]) => [value as number, name] as const),
+  ]);
   return namesByCode.get(code) ?? `CKR_0x${code.toString(16).padStart(8, "0")}`;
+}
+
+/** pkcs11js's name for a code, or ours where it has none (it says CKR_VENDOR_DEFINED). */
+function nameOfReported(reported: string, code: number): string {
+  return reported === "CKR_VENDOR_DEFINED" && code < VENDOR_DEFINED ? ckrName(code) : reported;
 }
 
 /**
  * pkcs11js 2.1.7 overrides C_CreateObject, C_SetAttributeValue and C_CopyObject in a subclass
  * and so leaves their errors unwrapped: a plain Error whose message is `CKR_NAME:code`.
  */
-const RAW_CKR = /^(CKR_[A-Z0-9_]+):\d+$/;
+const RAW_CKR = /^(CKR_[A-Z0-9_]+):(\d+)$/;
 
 /**
  * The CKR_ name a pkcs11js call failed with (also once `step` made it a TspError), or
@@ -70,9 +105,12 @@ export function ckrOf(error: unknown): string | undefined {
   if (error instanceof TspError) return error.ckr;
   if (!(error instanceof Pkcs11Error)) {
     if (!(error instanceof Error) || error instanceof TypeError) return undefined;
-    return RAW_CKR.exec(error.message)?.[1];
+    const raw = RAW_CKR.exec(error.message);
+    return raw ? nameOfReported(raw[1] ?? "", Number(raw[2])) : undefined;
   }
-  return error.message.startsWith("CKR_") ? error.message : ckrName(error.code);
+  return error.message.startsWith("CKR_")
+    ? nameOfReported(error.message, error.code)
+    : ckrName(error.code);
 }
 
 export function isCkr(error: unknown, ...names: string[]): boolean {

@@ -97,6 +97,14 @@ export class TokenSession implements Disposable {
   }
 
   /**
+   * serve: the PIN of the request this pooled session now works for, for the context-specific
+   * logins of its key uses; `undefined` when the request ends, so no PIN outlives it.
+   */
+  holdPinForKeyUse(pin: Pin | undefined): void {
+    this.#userPin = pin;
+  }
+
+  /**
    * After C_SignInit (or another operation's init) with a key that has CKA_ALWAYS_AUTHENTICATE:
    * C_Login as CKU_CONTEXT_SPECIFIC with the PIN the session logged in with (PKCS#11 2.40 4.9).
    */

@@ -193,6 +193,8 @@ export const OBJECTS_RESPONSE: Schema = {
       private: { type: "boolean" },
       sensitive: { type: "boolean" },
       extractable: { type: "boolean" },
+      alwaysAuthenticate: { type: "boolean" },
+      allowedMechanisms: stringList,
       subject: { type: "string" },
       issuer: { type: "string" },
       serial: { type: "string" },
@@ -204,7 +206,16 @@ export const OBJECTS_RESPONSE: Schema = {
   },
 };
 
-const USAGE_WORDS = ["sign", "verify", "encrypt", "decrypt", "derive", "wrap", "unwrap"];
+const USAGE_WORDS = [
+  "sign",
+  "verify",
+  "encrypt",
+  "decrypt",
+  "derive",
+  "wrap",
+  "unwrap",
+  "sign-recover",
+];
 
 export interface KeygenBody {
   keyType: string;
@@ -213,6 +224,11 @@ export interface KeygenBody {
   usage?: string | string[];
   extractable?: boolean;
   force?: boolean;
+  sensitive?: boolean;
+  alwaysAuthenticate?: boolean;
+  allowedMechanisms?: string | string[];
+  destroyable?: boolean;
+  modifiable?: boolean;
 }
 
 export const KEYGEN_BODY: Schema = {
@@ -220,14 +236,15 @@ export const KEYGEN_BODY: Schema = {
   required: ["keyType", "label"],
   additionalProperties: false,
   properties: {
-    keyType: str("rsa:<1024..8192>, ec:prime256v1|secp384r1|secp521r1, ed25519, aes:128|192|256", {
-      minLength: 1,
-      maxLength: 64,
-    }),
+    keyType: str(
+      "rsa:<1024..8192>, ec:<curve> (prime256v1, secp384r1, secp521r1, secp256k1, brainpoolP256r1|P384r1|P512r1), ed25519, ed448, x25519, x448, aes:128|192|256, generic:<bits>, hmac:<bits>, des3",
+      { minLength: 1, maxLength: 64 },
+    ),
     label: str("CKA_LABEL of the new key", { minLength: 1, maxLength: 1024 }),
     id: hexId,
     usage: {
-      description: "sign, decrypt, derive, wrap (default: sign; encrypt,decrypt for secret keys)",
+      description:
+        "sign, verify, encrypt, decrypt, derive, wrap, unwrap, sign-recover (default: sign; encrypt,decrypt for aes and des3; sign,verify for generic and hmac; derive for x25519/x448)",
       anyOf: [
         { type: "array", items: { type: "string", enum: USAGE_WORDS }, minItems: 1 },
         { type: "string", minLength: 1, maxLength: 256 },
@@ -235,6 +252,27 @@ export const KEYGEN_BODY: Schema = {
     },
     extractable: bool("let the private or secret key be exported"),
     force: bool("replace keys with the same label or id"),
+    sensitive: bool("false: the private or secret key is not sensitive (CKA_SENSITIVE)"),
+    alwaysAuthenticate: bool(
+      "the PIN is needed again before each use (CKA_ALWAYS_AUTHENTICATE); serve logs in for the key with the request's PIN",
+    ),
+    allowedMechanisms: {
+      description:
+        "the only mechanisms the key may be used with (CKA_ALLOWED_MECHANISMS), by list-mechanisms' names",
+      anyOf: [
+        {
+          type: "array",
+          items: { type: "string", minLength: 1, maxLength: 64 },
+          minItems: 1,
+          maxItems: 64,
+        },
+        { type: "string", minLength: 1, maxLength: 2048 },
+      ],
+    },
+    destroyable: bool("false: the keys cannot be deleted (CKA_DESTROYABLE)"),
+    modifiable: bool(
+      "false: the keys' attributes cannot change (CKA_MODIFIABLE); needs id for a pair",
+    ),
   },
 };
 

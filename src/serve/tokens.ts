@@ -293,12 +293,15 @@ export class TokenManager {
         }
         let broken = false;
         try {
+          // Keys with CKA_ALWAYS_AUTHENTICATE log in again with this request's PIN, and only it.
+          session.holdPinForKeyUse(pin);
           const scope = new TokenScope(this.module, state.slot, session);
           return await fn({ scope, authenticated: pin !== undefined, keys: state.keys });
         } catch (error) {
           broken = this.#afterFailure(state, error);
           throw error;
         } finally {
+          session.holdPinForKeyUse(undefined);
           if (options.writes) state.keys.clear();
           state.release(session, broken);
         }

@@ -2,7 +2,7 @@
 import { writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import type { TempToken } from "../helpers/softhsm.js";
-import { PIN, softhsmAvailable, tempToken } from "../helpers/softhsm.js";
+import { PIN, softhsmAvailable, tempToken, withPkcs11js } from "../helpers/softhsm.js";
 
 const available = softhsmAvailable();
 
@@ -233,7 +233,11 @@ describe.skipIf(!available)("keygen: attribute flags", () => {
     expect(listed.stdout).toContain("Allowed mechanisms: ECDSA,ECDSA-SHA256");
     const ours = await token.tsp11(["list-objects", "--type", "privkey", "--pin", PIN, "--json"]);
     expect(JSON.parse(ours.stdout)).toMatchObject([
-      { alwaysAuthenticate: true, usage: ["sign", "sign-recover"] },
+      {
+        alwaysAuthenticate: true,
+        usage: ["sign", "sign-recover"],
+        allowedMechanisms: ["ECDSA", "ECDSA-SHA256"],
+      },
     ]);
     await writeFile(token.path("data"), "message");
     const sign = await token.tsp11([
@@ -261,7 +265,26 @@ describe.skipIf(!available)("keygen: attribute flags", () => {
       "--pin",
       PIN,
     ]);
-    expect(refused.code).not.toBe(0);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      'tsp11: delete-object: the token does not allow destroying private-key "aa" (CKA_DESTROYABLE is false); nothing was deleted (CKR_ACTION_PROHIBITED)\n',
+    );
+    // Without --type the pair is refused whole: the public half stays too.
+    const pair = await token.tsp11(["delete-object", "--id", "01", "--yes", "--pin", PIN]);
+    expect(pair.code).toBe(1);
+    expect(pair.stderr).toContain('destroying private-key "aa", public-key "aa"');
+    const left = await token.pkcs11Tool(["-O", "--login", "--pin", PIN]);
+    expect(left.stdout.match(/Key Object;/g)).toHaveLength(2);
+    // What the unit test of the CKR table assumes: SoftHSM answers 0x1b, pkcs11js names it not.
+    await withPkcs11js(
+      token,
+      `
+const [key] = (p.C_FindObjectsInit(s, [{ type: p11.CKA_CLASS, value: p11.CKO_PRIVATE_KEY }]), p.C_FindObjects(s, 1));
+p.C_FindObjectsFinal(s);
+try { p.C_DestroyObject(s, key); throw new Error("destroyed"); }
+catch (e) { if (e.message !== "CKR_VENDOR_DEFINED" || e.code !== 27) throw e; }
+`,
+    );
   });
 
   it("--no-sensitive and --no-modifiable (which needs --id for a pair)", async () => {

@@ -223,6 +223,50 @@ p.C_CreateObject(s, [...common("des3"), { type: p11.CKA_CLASS, value: p11.CKO_SE
   });
 });
 
+describe.skipIf(!available)("list-objects: CKA_ALLOWED_MECHANISMS", () => {
+  it("shows a key's allowed mechanisms by name, learning once per class that the module has them", async () => {
+    await using token = await tempToken();
+    for (const [label, id, extra] of [
+      ["plain-1", "01", []],
+      ["limited", "02", ["--allowed-mechanisms", "ECDSA-SHA256,ECDSA"]],
+      ["plain-2", "03", []],
+    ] as const) {
+      await succeeds(token, [
+        "keygen",
+        "--pin",
+        PIN,
+        "--key-type",
+        "ec:P-256",
+        "--label",
+        label,
+        "--id",
+        id,
+        ...extra,
+      ]);
+    }
+    const result = await token.tsp11(["-v", "list-objects", "--json", "--pin", PIN]);
+    expect(result.code, result.stderr).toBe(0);
+    const objects = JSON.parse(result.stdout) as ObjectJson[];
+    expect(
+      objects.map((o) => `${o.class} ${o.label} ${o.allowedMechanisms?.join(",") ?? "-"}`),
+    ).toEqual([
+      "private-key plain-1 -",
+      "public-key plain-1 -",
+      "private-key limited ECDSA,ECDSA-SHA256",
+      "public-key limited -",
+      "private-key plain-2 -",
+      "public-key plain-2 -",
+    ]);
+    // SoftHSM keeps the list as a set, in mechanism order. Single-attribute reads: per key
+    // class, CKA_CLASS after the first wrong guesses and CKA_ALLOWED_MECHANISMS once; later
+    // keys read the attribute in their one template (per key, there would be 6 or more).
+    const reads = result.stderr.match(/C_GetAttributeValue\(\S+, \S+, \[1 items\]\)/g) ?? [];
+    expect(reads.length).toBeLessThanOrEqual(4);
+    const oracle = await token.pkcs11Tool(["-O", "--login", "--pin", PIN]);
+    expect(oracle.stdout).toContain("Allowed mechanisms: ECDSA,ECDSA-SHA256");
+  });
+});
+
 /**
  * A large token whose classes come in no order (SoftHSM lists its files in directory order):
  * after a sample of wrong guesses, one search per class tells the remaining objects' classes.

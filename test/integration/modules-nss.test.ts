@@ -4,6 +4,7 @@
  * certificates and CSRs tsp11 makes there are checked with certutil, NSS's own tool.
  */
 import { issue, makeCa } from "../helpers/pki.js";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -203,6 +204,37 @@ describe.skipIf(!available)("NSS softoken (libsoftokn3.so)", () => {
         ]),
       );
     }
+  });
+
+  it("signs by the nickname certutil gave: the key has no label, its certificate has", async () => {
+    const noise = join(dir, "noise");
+    await writeFile(noise, randomBytes(64));
+    ok(
+      await run("certutil", [
+        ...["-S", "-d", `sql:${db}`, "-n", "Nick Name", "-s", "CN=nick", "-x", "-t", "u,u,u"],
+        ...["-k", "ec", "-q", "nistp256", "-Z", "SHA256", "-z", noise],
+      ]),
+    );
+    const listed = JSON.parse(ok(await tsp11(["list-objects", ...token, "--json"])).stdout) as {
+      class: string;
+      label: string;
+      id: string;
+    }[];
+    const cert = listed.find((o) => o.class === "certificate" && o.label === "Nick Name");
+    expect(cert).toBeDefined();
+    // NSS puts the nickname on the certificate alone.
+    expect(listed.find((o) => o.class === "private-key" && o.id === cert?.id)?.label).toBe("");
+    const certPem = join(dir, "nick.crt");
+    await writeFile(
+      certPem,
+      ok(await run("certutil", ["-L", "-d", `sql:${db}`, "-n", "Nick Name", "-a"])).stdout,
+    );
+    const data = join(dir, "data.txt");
+    const sig = join(dir, "nick.sig");
+    ok(await tsp11(["sign", ...token, "-i", "Nick Name", "--input", data, "--output", sig]));
+    const pub = join(dir, "nick-pub.pem");
+    ok(await run("openssl", ["x509", "-in", certPem, "-pubkey", "-noout", "-out", pub]));
+    ok(await run("openssl", ["dgst", "-sha256", "-verify", pub, "-signature", sig, data]));
   });
 
   it("stores public keys; data objects are refused by the module, with its reason", async () => {

@@ -35,6 +35,31 @@ describe("CKR table", () => {
     expect(error.exitCode).toBe(4);
   });
 
+  it("names the PKCS#11 2.40/3.0 codes pkcs11js calls CKR_VENDOR_DEFINED", () => {
+    // pkcs11js's native layer reports 0x1b as "CKR_VENDOR_DEFINED:27".
+    const native = new Pkcs11Error("CKR_VENDOR_DEFINED:27", 27, "C_DestroyObject");
+    expect(ckrOf(native)).toBe("CKR_ACTION_PROHIBITED");
+    const error = pkcs11Failure(native, 'delete private-key "k"');
+    expect(error.ckr).toBe("CKR_ACTION_PROHIBITED");
+    expect(error.exitCode).toBe(1);
+    expect(error.message).toMatch(/does not allow this on the object .*CKA_DESTROYABLE/);
+    // C_CreateObject and C_SetAttributeValue fail with a plain Error of the same text.
+    expect(ckrOf(new Error("CKR_VENDOR_DEFINED:320"))).toBe("CKR_CURVE_NOT_SUPPORTED");
+    expect(ckrOf(new Error("CKR_VENDOR_DEFINED:53"))).toBe("CKR_AEAD_DECRYPT_FAILED");
+    for (const [code, name] of [
+      [0x1c3, "CKR_PIN_TOO_WEAK"],
+      [0x1c4, "CKR_PUBLIC_KEY_INVALID"],
+      [0x200, "CKR_FUNCTION_REJECTED"],
+      [0x201, "CKR_TOKEN_RESOURCE_EXCEEDED"],
+      [0x202, "CKR_OPERATION_CANCEL_FAILED"],
+    ] as const) {
+      expect(ckrName(code)).toBe(name);
+    }
+    // A real vendor code stays as pkcs11js says it.
+    const vendor = new Pkcs11Error("CKR_VENDOR_DEFINED:2147483649", 0x80000001, "C_Sign");
+    expect(ckrOf(vendor)).toBe("CKR_VENDOR_DEFINED");
+  });
+
   it("keeps other errors' text and lets a kind be forced", () => {
     const error = pkcs11Failure(new Error("dlopen failed"), "load module", "module");
     expect(error.message).toBe("load module: dlopen failed");
