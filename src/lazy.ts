@@ -9,6 +9,7 @@ export { ecdsaDerToRaw, ecdsaRawToDer } from "./asn1/ecdsa.js";
 export { prepareCert, runCert } from "./core/cert.js";
 export { prepareImport, runImport } from "./core/import-key.js";
 export { runKeygen } from "./core/keygen.js";
+export { keyIdOf } from "./core/public-key.js";
 export { runReadObject } from "./core/read-object.js";
 export { prepareReq, runReq } from "./core/req.js";
 export { prepareObject, runWriteChain, runWriteObject } from "./core/write-object.js";

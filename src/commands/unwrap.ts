@@ -80,16 +80,19 @@ export function unwrapCommand(): Command {
         if (flags.input === undefined) throw usageError("unwrap: --input <file|-> is required");
         const wrapped = await readInput(flags.input, "wrapped key");
         let publicKey: PublicKeyMaterial | undefined;
+        let id = flags.id;
         if (flags.publicKey !== undefined) {
-          const { prepareObject } = await import("../lazy.js");
+          const { keyIdOf, prepareObject } = await import("../lazy.js");
           const prepared = prepareObject("pubkey", await readInput(flags.publicKey, "public key"));
           if (prepared.type === "pubkey") publicKey = prepared.material;
+          // keygen's SHA-1 rule, so a certificate written later pairs with the key.
+          if (publicKey) id ??= keyIdOf(publicKey);
         }
         using scope = await ctx.openToken({ login: "required", rw: true });
         const result = runUnwrap(scope.session, unwrapping, wrapped, {
           keyType: flags.keyType,
           label: flags.label,
-          id: flags.id,
+          id,
           usage: flags.usage,
           extractable: flags.extractable,
           mechanism: flags.mechanism,

@@ -11,7 +11,6 @@ import { CLASS_VALUES, keyTypeValue } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { KeySelector } from "./find-key.js";
 import type { PublicKeyMaterial } from "./public-key.js";
-import { keyIdOf } from "./public-key.js";
 import type { WrapName, WrapRequest } from "./wrap.js";
 import { checkWrapMechanism, defaultWrapName, findAnyKey, wrapMechanism } from "./wrap.js";
 import type { Usage } from "../options.js";
@@ -88,7 +87,8 @@ export function runUnwrap(
     throw usageError(`unwrap: the unwrapping key "${unwrapping.label}" has CKA_UNWRAP false`);
   }
   checkWrapMechanism(session, name, "unwrap");
-  const id = request.id ?? (request.publicKey ? keyIdOf(request.publicKey) : undefined);
+  // The caller derives a default id from the public key (that code needs the ASN.1 stack).
+  const id = request.id;
   const cls = secret ? "secret-key" : "private-key";
   for (const clash of [{ label: request.label }, ...(id ? [{ id }] : [])]) {
     if (session.findObjects({ class: CLASS_VALUES[cls], ...clash }).length > 0) {
