@@ -31,18 +31,18 @@ export function tempStore(label = "bench", pin = "1234") {
   return { dir, env };
 }
 
-/** Wall time of one run in ms, and its peak RSS in MB (GNU time). */
+/** Wall time of one run in ms, its CPU time (user + system) in ms and peak RSS in MB (GNU time). */
 export function measure(command, args, env) {
   const started = process.hrtime.bigint();
-  const result = spawnSync("/usr/bin/time", ["-f", "%M", command, ...args], {
+  const result = spawnSync("/usr/bin/time", ["-f", "%M %U %S", command, ...args], {
     env,
     encoding: "utf8",
     maxBuffer: 1 << 30,
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr}`);
-  const rssKb = Number(result.stderr.trim().split("\n").pop());
-  return { ms, rssMb: rssKb / 1024, stdout: result.stdout };
+  const [rssKb, user, system] = result.stderr.trim().split("\n").pop().split(" ").map(Number);
+  return { ms, cpuMs: (user + system) * 1000, rssMb: rssKb / 1024, stdout: result.stdout };
 }
 
 export function median(values) {
@@ -54,17 +54,20 @@ export function median(values) {
 /** Runs each candidate `rounds` times, interleaved so machine noise hits all alike. */
 export function compare(candidates, rounds) {
   const times = new Map(candidates.map((c) => [c.name, []]));
+  const cpu = new Map(candidates.map((c) => [c.name, []]));
   const rss = new Map(candidates.map((c) => [c.name, 0]));
   for (let round = 0; round < rounds; round++) {
     for (const candidate of candidates) {
       const run = measure(candidate.command, candidate.args, candidate.env);
       times.get(candidate.name).push(run.ms);
+      cpu.get(candidate.name).push(run.cpuMs);
       rss.set(candidate.name, Math.max(rss.get(candidate.name), run.rssMb));
     }
   }
   return candidates.map((c) => ({
     name: c.name,
     medianMs: median(times.get(c.name)),
+    medianCpuMs: median(cpu.get(c.name)),
     peakRssMb: rss.get(c.name),
   }));
 }
@@ -74,7 +77,7 @@ export function printTable(rows, baseline) {
   for (const row of rows) {
     const ratio = base ? (row.medianMs / base.medianMs).toFixed(2) : "-";
     console.log(
-      `${row.name.padEnd(34)} ${row.medianMs.toFixed(1).padStart(9)} ms  ${ratio.padStart(6)}x ${baseline}  peak RSS ${row.peakRssMb.toFixed(1)} MB`,
+      `${row.name.padEnd(34)} ${row.medianMs.toFixed(1).padStart(9)} ms  ${ratio.padStart(6)}x ${baseline}  cpu ${row.medianCpuMs.toFixed(0).padStart(5)} ms  peak RSS ${row.peakRssMb.toFixed(1)} MB`,
     );
   }
 }
