@@ -127,8 +127,9 @@ export async function promptPin(prompt: string, sources = USER_PIN_SOURCES): Pro
   if (!terminal) {
     throw new TspError("auth", `${prompt}: a PIN is needed and none was given (${sources})`);
   }
-  terminal.write(`${prompt}: `);
+  // Echo off before the question: an answer typed at once is never shown.
   terminal.input.setRawMode(true);
+  terminal.write(`${prompt}: `);
   terminal.input.resume();
   try {
     const value = await readHidden(terminal.input);
