@@ -29,7 +29,7 @@ import { verifyCommand } from "./commands/verify.js";
 import { versionCommand } from "./commands/version.js";
 import { wrapCommand } from "./commands/wrap.js";
 import { writeObjectCommand } from "./commands/write-object.js";
-import { parseSlotId } from "./options.js";
+import { parseSlotId, parseSlotIndex } from "./options.js";
 import { VERSION } from "./version.js";
 
 function globalOptions(): Option[] {
@@ -44,13 +44,18 @@ function globalOptions(): Option[] {
     new Option("--slot <id>", "slot id, decimal or 0x hex")
       .env("TSP11_SLOT")
       .argParser(parseSlotId),
+    new Option(
+      "--slot-index <n>",
+      "the n-th slot of the module's slot list (0-based, as pkcs11-tool)",
+    ).argParser(parseSlotIndex),
     new Option("-t, --token-label <label>", "select the token by label").env("TSP11_TOKEN"),
     new Option("--token <label>", "alias of --token-label").hideHelp(),
     new Option("--serial <serial>", "select the token by serial number"),
     new Option("--uri <pkcs11-uri>", "RFC 7512 URI selecting token and object"),
     new Option("-p, --pin <pin>", "user PIN (or env:NAME)").env("TSP11_PIN"),
     new Option("--pin-file <path>", "read the user PIN from a file"),
-    new Option("--so-pin <pin>", "security-officer PIN").env("TSP11_SO_PIN"),
+    new Option("--so-pin <pin>", "security-officer PIN (or env:NAME)").env("TSP11_SO_PIN"),
+    new Option("--so-pin-file <path>", "read the SO PIN from a file"),
     new Option("--json", "one JSON document on stdout"),
     new Option("--no-color", "plain text"),
     new Option("-q, --quiet", "less output"),

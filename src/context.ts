@@ -5,7 +5,7 @@
  */
 import { TspError } from "./errors.js";
 import type { Output } from "./output/io.js";
-import { givenPin, Pin, promptPin } from "./pin.js";
+import { givenPin, Pin, promptPin, SO_PIN_SOURCES } from "./pin.js";
 import { resolveModule } from "./pkcs11/default-module.js";
 import type { Pkcs11Module, ModuleOptions } from "./pkcs11/module.js";
 import type { TokenSelector } from "./pkcs11/select.js";
@@ -24,6 +24,8 @@ export interface GlobalOptions {
   pin?: string;
   pinFile?: string;
   soPin?: string;
+  soPinFile?: string;
+  slotIndex?: number;
   json?: boolean;
   color?: boolean;
   quiet?: boolean;
@@ -80,6 +82,7 @@ export class CommandContext {
       slot: agreeing("--slot", option("slot"), "slot-id", uri?.slotId),
       label: agreeing("--token-label", option("tokenLabel"), "token", uri?.token),
       serial: agreeing("--serial", this.globals.serial, "serial", uri?.serial),
+      slotIndex: this.globals.slotIndex,
       uri,
     };
   }
@@ -188,10 +191,22 @@ export class CommandContext {
     return fromUri;
   }
 
+  /** The SO PIN from --so-pin / TSP11_SO_PIN or --so-pin-file, else a prompt. */
   async soPin(prompt: boolean): Promise<Pin | undefined> {
-    this.#soPin ??= await givenPin({ value: this.globals.soPin });
-    if (!this.#soPin && prompt) this.#soPin = await promptPin("SO PIN");
+    this.#soPin ??= await this.givenSoPin();
+    if (!this.#soPin && prompt) this.#soPin = await promptPin("SO PIN", SO_PIN_SOURCES);
     return this.#soPin;
+  }
+
+  /** The SO PIN given by option, env or file, without prompting. */
+  async givenSoPin(): Promise<Pin | undefined> {
+    // --so-pin-file on the command line is chosen over a TSP11_SO_PIN of the environment.
+    const file = this.globals.soPinFile;
+    return givenPin({
+      value: file === undefined ? this.globals.soPin : this.#fromCommandLine("soPin"),
+      file,
+      options: ["--so-pin", "--so-pin-file"],
+    });
   }
 
   /** Fails with exit 2 when an option the command needs is missing. */

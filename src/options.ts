@@ -25,6 +25,13 @@ export function parseSlotId(text: string): number {
   throw usageError(`invalid slot id "${text}": expected a decimal number or 0x hex`);
 }
 
+/** --slot-index: a 0-based position in the module's slot list. */
+export function parseSlotIndex(text: string): number {
+  const value = text.trim();
+  if (/^\d+$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
+  throw usageError(`invalid slot index "${text}": expected 0, 1, 2, ...`);
+}
+
 export type KeySpec =
   | { keyType: "rsa"; bits: number }
   | { keyType: "ec"; curve: string }

@@ -1,3 +1,4 @@
+import type { ReadStream } from "node:tty";
 import { inspect } from "node:util";
 import { InterruptedError, TspError } from "./errors.js";
 import { MAX_PIN_BYTES, readInput } from "./files.js";
@@ -32,6 +33,8 @@ export interface PinSources {
   value?: string | undefined;
   /** --pin-file: exactly one trailing newline is stripped. */
   file?: string | undefined;
+  /** The two options, for the error when both are given. */
+  options?: readonly [string, string];
 }
 
 /** A PIN file (or `-`, stdin): at most 1 MiB, read without blocking signals (a FIFO too). */
@@ -57,39 +60,118 @@ function pinFromValue(value: string): Pin {
 /** The PIN given by flag, env or file, without prompting; undefined when none was given. */
 export async function givenPin(sources: PinSources): Promise<Pin | undefined> {
   if (sources.value !== undefined && sources.file !== undefined) {
-    throw new TspError("usage", "PIN: give either --pin or --pin-file, not both");
+    const [value, file] = sources.options ?? ["--pin", "--pin-file"];
+    throw new TspError("usage", `PIN: give either ${value} or ${file}, not both`);
   }
   if (sources.file !== undefined) return await pinFromFile(sources.file);
   if (sources.value !== undefined) return pinFromValue(sources.value);
   return undefined;
 }
 
+/** How to give the user PIN without a terminal: the error a missing PIN ends in. */
+export const USER_PIN_SOURCES = "use --pin, --pin-file or TSP11_PIN";
+/** How to give the SO PIN without a terminal. */
+export const SO_PIN_SOURCES = "use --so-pin, --so-pin-file or TSP11_SO_PIN";
+
+/** Where a prompt is asked: the terminal's input, and where the question is written. */
+interface Terminal {
+  input: ReadStream;
+  write: (text: string) => void;
+  close: () => void;
+}
+
 /**
- * Asks for a PIN on the terminal without echo (prompt on stderr). No terminal → exit 4,
- * as a script that forgot its PIN must not hang.
+ * stdin when it is a terminal; otherwise the controlling terminal (/dev/tty), as ssh, sudo
+ * and gpg do, so `tsp11 sign ... < data.txt` still asks. Undefined with no terminal at all.
  */
-export async function promptPin(prompt: string): Promise<Pin> {
-  const input = process.stdin;
-  if (!input.isTTY) {
-    throw new TspError(
-      "auth",
-      `${prompt}: a PIN is needed and none was given (use --pin, --pin-file or TSP11_PIN)`,
-    );
+async function openTerminal(): Promise<Terminal | undefined> {
+  if (process.stdin.isTTY) {
+    return {
+      input: process.stdin,
+      write: (text) => process.stderr.write(text),
+      close: () => process.stdin.pause(),
+    };
   }
-  process.stderr.write(`${prompt}: `);
-  input.setRawMode(true);
-  input.resume();
+  const { closeSync, constants, openSync, writeSync } = await import("node:fs");
+  let fd: number;
   try {
-    const value = await readHidden(input);
+    // No controlling terminal (a daemon, setsid, CI): ENXIO at once, never a wait.
+    fd = openSync("/dev/tty", constants.O_RDWR | constants.O_NOCTTY);
+  } catch {
+    return undefined;
+  }
+  const tty = await import("node:tty");
+  if (!tty.isatty(fd)) {
+    closeSync(fd);
+    return undefined;
+  }
+  const output = openSync("/dev/tty", constants.O_WRONLY | constants.O_NOCTTY);
+  const input = new tty.ReadStream(fd);
+  return {
+    input,
+    // The question goes where the answer comes from, as ssh writes it to /dev/tty.
+    write: (text) => writeSync(output, text),
+    close: () => {
+      input.destroy();
+      closeSync(output);
+    },
+  };
+}
+
+/**
+ * Asks for a PIN on the terminal without echo. No terminal → exit 4, as a script that forgot
+ * its PIN must not hang; `sources` says how to give it instead.
+ */
+export async function promptPin(prompt: string, sources = USER_PIN_SOURCES): Promise<Pin> {
+  const terminal = await openTerminal();
+  if (!terminal) {
+    throw new TspError("auth", `${prompt}: a PIN is needed and none was given (${sources})`);
+  }
+  // Echo off before the question: an answer typed at once is never shown.
+  terminal.input.setRawMode(true);
+  terminal.write(`${prompt}: `);
+  terminal.input.resume();
+  try {
+    const value = await readHidden(terminal.input);
     return new Pin(value);
   } finally {
-    input.setRawMode(false);
-    input.pause();
-    process.stderr.write("\n");
+    terminal.input.setRawMode(false);
+    terminal.write("\n");
+    terminal.close();
   }
 }
 
-function readHidden(input: NodeJS.ReadStream): Promise<string> {
+/**
+ * A new PIN asked twice (a typo would lock its owner out); different answers are exit 2 and
+ * nothing is changed. With `optional`, an empty first answer means "none" (undefined).
+ */
+export async function promptNewPin(prompt: string, what: string, sources: string): Promise<Pin>;
+export async function promptNewPin(
+  prompt: string,
+  what: string,
+  sources: string,
+  optional: true,
+): Promise<Pin | undefined>;
+export async function promptNewPin(
+  prompt: string,
+  what: string,
+  sources: string,
+  optional = false,
+): Promise<Pin | undefined> {
+  const first = await promptPin(optional ? `${prompt} (empty: none)` : prompt, sources);
+  if (optional && first.reveal() === "") return undefined;
+  const second = await promptPin(`${prompt} again`, sources);
+  if (first.reveal() !== second.reveal())
+    throw new TspError("usage", `${what}: the two ${lowerFirst(prompt)}s differ; nothing changed`);
+  return first;
+}
+
+/** "User PIN" -> "user PIN" (an acronym stays: "SO PIN"). */
+function lowerFirst(words: string): string {
+  return words.replace(/^[A-Z](?=[a-z])/, (first) => first.toLowerCase());
+}
+
+function readHidden(input: ReadStream): Promise<string> {
   return new Promise((resolve, reject) => {
     let value = "";
     const onData = (chunk: Buffer) => {

@@ -5,7 +5,7 @@ import type { CommandContext } from "../context.js";
 import type { Pin } from "../pin.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
-import { givenPin, promptPin } from "../pin.js";
+import { givenPin, promptNewPin } from "../pin.js";
 import { runChangePin } from "../core/change-pin.js";
 
 interface ChangePinFlags {
@@ -18,11 +18,7 @@ interface ChangePinFlags {
 async function newPinOf(flags: ChangePinFlags): Promise<Pin> {
   const given = await givenPin({ value: flags.newPin });
   if (given) return given;
-  const first = await promptPin("New PIN");
-  const second = await promptPin("New PIN again");
-  if (first.reveal() !== second.reveal())
-    throw new TspError("usage", "change-pin: the two new PINs differ");
-  return first;
+  return promptNewPin("New PIN", "change-pin", "use --new-pin or TSP11_NEW_PIN");
 }
 
 async function currentPin(ctx: CommandContext, so: boolean): Promise<Pin> {

@@ -34,24 +34,26 @@ export function deleteObjectCommand(): Command {
         // Checked before the token is opened: a conflicting selector changes nothing.
         const filter = objectFilterOf(flags, ctx.uri);
         requireNamed(filter, "delete-object");
-        let deleted: ObjectJson[];
+        let deleted: ObjectJson[] | undefined;
         {
           using scope = await ctx.openToken({ login: "required", rw: true });
           const listed = await findDeletable(scope, filter);
-          if (flags.yes !== true) await confirmDeletion(listed.map((entry) => entry.object));
-          deleted = runDeleteObjects(scope, listed);
+          const confirmed =
+            flags.yes === true || (await confirmDeletion(listed.map((entry) => entry.object)));
+          if (confirmed) deleted = runDeleteObjects(scope, listed);
         }
-        if (ctx.output.json) {
-          ctx.output.writeJson(deleted);
-          return;
-        }
-        ctx.output.info(`deleted ${deleted.length} object${deleted.length === 1 ? "" : "s"}`);
+        if (ctx.output.json) ctx.output.writeJson(deleted ?? []);
+        else if (deleted === undefined) ctx.output.info("not confirmed: nothing deleted");
+        else ctx.output.info(`deleted ${deleted.length} object${deleted.length === 1 ? "" : "s"}`);
       }),
     );
 }
 
-/** Deleting is for good: ask on a terminal; without one, --yes must say it. */
-async function confirmDeletion(objects: ObjectJson[]): Promise<void> {
+/**
+ * Deleting is for good: ask on a terminal; without one, --yes must say it. A "no" is the
+ * user's answer, not a failure (exit 0, as rm -i).
+ */
+async function confirmDeletion(objects: ObjectJson[]): Promise<boolean> {
   const what = objects.map((o) => `${o.class} "${o.label}" (id ${o.id || "none"})`).join(", ");
   if (!process.stdin.isTTY) {
     throw new TspError(
@@ -59,6 +61,5 @@ async function confirmDeletion(objects: ObjectJson[]): Promise<void> {
       `delete-object: would delete ${objects.length} object(s): ${what}; add --yes to do it`,
     );
   }
-  if (!(await confirm(`delete ${what}?`)))
-    throw new TspError("usage", "delete-object: not confirmed; nothing deleted");
+  return confirm(`delete ${what}?`);
 }

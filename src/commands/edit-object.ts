@@ -51,7 +51,7 @@ export function editObjectCommand(): Command {
           id: flags.setId,
           usage: flags.setUsage,
         };
-        let edited: ObjectJson[];
+        let edited: ObjectJson[] | undefined;
         {
           using scope = await ctx.openToken({ login: "required", rw: true });
           const listed = await findEditable(
@@ -59,11 +59,17 @@ export function editObjectCommand(): Command {
             { type: flags.type, id: flags.id ?? uri?.id, label: flags.label ?? uri?.object },
             changes,
           );
-          if (flags.yes !== true) await confirmEdit(listed.map((entry) => entry.object));
-          edited = await runEditObjects(scope, listed, changes, flags.force === true);
+          const confirmed =
+            flags.yes === true || (await confirmEdit(listed.map((entry) => entry.object)));
+          if (confirmed)
+            edited = await runEditObjects(scope, listed, changes, flags.force === true);
         }
         if (ctx.output.json) {
-          ctx.output.writeJson(edited);
+          ctx.output.writeJson(edited ?? []);
+          return;
+        }
+        if (edited === undefined) {
+          ctx.output.info("not confirmed: nothing changed");
           return;
         }
         await printTable(
@@ -81,7 +87,7 @@ export function editObjectCommand(): Command {
 }
 
 /** Changing names breaks whatever finds objects by them: ask on a terminal, else want --yes. */
-async function confirmEdit(objects: ObjectJson[]): Promise<void> {
+async function confirmEdit(objects: ObjectJson[]): Promise<boolean> {
   const what = objects.map((o) => `${o.class} "${o.label}" (id ${o.id || "none"})`).join(", ");
   if (!process.stdin.isTTY) {
     throw new TspError(
@@ -89,6 +95,6 @@ async function confirmEdit(objects: ObjectJson[]): Promise<void> {
       `edit-object: would change ${objects.length} object(s): ${what}; add --yes to do it`,
     );
   }
-  if (!(await confirm(`change ${what}?`)))
-    throw new TspError("usage", "edit-object: not confirmed; nothing changed");
+  // A "no" is an answer, not a failure: exit 0.
+  return confirm(`change ${what}?`);
 }

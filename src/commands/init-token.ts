@@ -1,5 +1,7 @@
 import { Command } from "commander";
-import { TspError } from "../errors.js";
+import type { CommandContext } from "../context.js";
+import type { Pin } from "../pin.js";
+import { promptNewPin, SO_PIN_SOURCES, USER_PIN_SOURCES } from "../pin.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
 import { runInitToken } from "../core/init-token.js";
@@ -7,6 +9,22 @@ import { runInitToken } from "../core/init-token.js";
 interface InitTokenFlags {
   label?: string;
   force?: boolean;
+}
+
+/**
+ * The SO PIN given, else asked twice at the terminal (a typo would lock the SO out), and then
+ * the user PIN offered (twice too; empty: none). Asked before anything is loaded: a mismatch
+ * changes nothing. A script that gives --so-pin is never asked anything.
+ */
+async function initPins(ctx: CommandContext): Promise<{ soPin: Pin; userPin: Pin | undefined }> {
+  const userPin = await ctx.userPin(false);
+  const given = await ctx.givenSoPin();
+  if (given) return { soPin: given, userPin };
+  const soPin = await promptNewPin("SO PIN", "init-token", SO_PIN_SOURCES);
+  return {
+    soPin,
+    userPin: userPin ?? (await promptNewPin("User PIN", "init-token", USER_PIN_SOURCES, true)),
+  };
 }
 
 export function initTokenCommand(): Command {
@@ -24,10 +42,7 @@ export function initTokenCommand(): Command {
     .action(
       withContext<InitTokenFlags>(async (flags, ctx) => {
         const label = ctx.require(flags.label, "--label");
-        const soPin = await ctx.soPin(true);
-        if (!soPin)
-          throw new TspError("auth", "init-token: an SO PIN is needed (--so-pin or TSP11_SO_PIN)");
-        const userPin = await ctx.userPin(false);
+        const { soPin, userPin } = await initPins(ctx);
         using module = ctx.openModule();
         const result = runInitToken(module, {
           label,

@@ -18,6 +18,9 @@ interface ListObjectsFlags {
   header?: boolean;
 }
 
+/** Without a login the token shows only public objects: said where the listing looks wrong. */
+const PRIVATE_HINT = "not logged in: log in to see private objects (give --pin)";
+
 /** Keys a killed keygen left (core/keygen.ts): said on stderr, whatever the output format. */
 function incompleteWarning(objects: ObjectJson[]): string {
   const labels = [...new Set(objects.map((object) => `"${object.label}"`))].join(", ");
@@ -57,11 +60,18 @@ export function listObjectsCommand(): Command {
       withContext<ListObjectsFlags>(async (flags, ctx) => {
         const filter = objectFilterOf(flags, ctx.uri);
         let objects: ObjectJson[];
+        let hidden: boolean;
         {
           using scope = await ctx.openToken({ login: "if-pin", rw: false });
           const listed = await findListedObjects(scope.session, scope.token, filter);
           objects = settleIncomplete(scope, listed);
+          hidden = !scope.session.loggedIn && scope.token.loginRequired;
         }
+        if (
+          hidden &&
+          (objects.length === 0 || filter.type === "privkey" || filter.type === "secret")
+        )
+          ctx.output.warn(PRIVATE_HINT);
         const incomplete = objects.filter((object) => object.incomplete);
         if (incomplete.length > 0) ctx.output.warn(incompleteWarning(incomplete));
         if (ctx.output.json) {

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import type { SlotJson } from "../core/list-slots.js";
 import { runListSlots } from "../core/list-slots.js";
+import type { Column } from "../output/render.js";
 import { printTable } from "../output/render.js";
 import { withContext } from "./shared.js";
 
@@ -34,25 +35,45 @@ export function listSlotsCommand(): Command {
           ctx.output.writeJson(slots);
           return;
         }
-        await printTable(
-          ctx.output,
-          [
-            { header: "SLOT", value: (s: SlotJson) => `0x${s.slot.toString(16)}` },
-            { header: "LABEL", value: (s) => s.token?.label ?? "", shrink: "end" },
-            { header: "SERIAL", value: (s) => s.token?.serial ?? "" },
-            { header: "STATE", value: (s) => slotState(s) },
-            {
-              header: "MODEL",
-              value: (s) => [s.token?.manufacturer, s.token?.model].filter(Boolean).join(" "),
-              shrink: "end",
-            },
-            { header: "URI", value: (s) => s.token?.uri ?? "", shrink: "middle", droppable: true },
-          ],
-          slots,
-          { wide: flags.wide, header: flags.header },
-        );
+        const columns = slotColumns();
+        await printTable(ctx.output, columns, slots, {
+          wide: flags.wide,
+          header: flags.header,
+          tsv: slotTsvColumns(columns),
+        });
       }),
     );
+}
+
+function slotColumns(): Column<SlotJson>[] {
+  return [
+    { header: "SLOT", value: (s) => `0x${s.slot.toString(16)}` },
+    { header: "LABEL", value: (s) => s.token?.label ?? "", shrink: "end" },
+    { header: "SERIAL", value: (s) => s.token?.serial ?? "" },
+    { header: "STATE", value: (s) => slotState(s) },
+    { header: "PIN-LEN", value: (s) => pinLengths(s) },
+    {
+      header: "MODEL",
+      value: (s) => [s.token?.manufacturer, s.token?.model].filter(Boolean).join(" "),
+      shrink: "end",
+    },
+    { header: "URI", value: (s) => s.token?.uri ?? "", shrink: "middle", droppable: true },
+  ];
+}
+
+/** Piped rows, in the documented order: the first six as they have always been, then PIN-LEN. */
+function slotTsvColumns(columns: Column<SlotJson>[]): Column<SlotJson>[] {
+  const byHeader = new Map(columns.map((column) => [column.header, column]));
+  const order = ["SLOT", "LABEL", "SERIAL", "STATE", "MODEL", "URI", "PIN-LEN"];
+  return order.flatMap((header) => byHeader.get(header) ?? []);
+}
+
+/** The PIN lengths the token takes, "4-255"; "" where it does not say. */
+function pinLengths(slot: SlotJson): string {
+  const min = slot.token?.minPinLength;
+  const max = slot.token?.maxPinLength;
+  if (min == null && max == null) return "";
+  return `${min ?? "?"}-${max ?? "?"}`;
 }
 
 function slotState(slot: SlotJson): string {

@@ -82,7 +82,7 @@ export function typeExcludes(selector: KeySelector, cls: ObjectClass): boolean {
 
 /** The one object of a class that the selector names. */
 export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySelector): TokenKey {
-  const what = cls.replace("-", " ");
+  const what = classNoun(cls);
   if (typeExcludes(selector, cls)) {
     throw new TspError(
       "not-found",
@@ -98,7 +98,7 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
   if (handles.length === 0) {
     throw new TspError(
       "not-found",
-      `find key: no ${what} with ${describeKeySelector(selector)} on the token`,
+      `find key: no ${what} with ${describeKeySelector(selector)} on the token${wrongClassHint(session, selector, cls)}`,
     );
   }
   if (handles.length > 1) {
@@ -123,6 +123,53 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
     bits: modulus ? bitLength(modulus) : undefined,
     curve: ecParams ? curveFromEcParams(ecParams)?.name : undefined,
   };
+}
+
+/** An object class in words: "secret key", "certificate", "data object". */
+function classNoun(cls: ObjectClass): string {
+  return cls === "data" ? "data object" : cls.replace("-", " ");
+}
+
+/** An object's class in words, with the key type for keys: "secret key (aes)". */
+function describeClass(
+  session: TokenSession,
+  handle: Handle,
+): { cls: ObjectClass; words: string } | undefined {
+  const { class: value, keyType } = session.read(handle, ["class", "keyType"]);
+  const cls = (Object.keys(CLASS_VALUES) as ObjectClass[]).find(
+    (name) => CLASS_VALUES[name] === value,
+  );
+  if (cls === undefined) return undefined;
+  const words = classNoun(cls);
+  return { cls, words: keyType === undefined ? words : `${words} (${keyTypeName(keyType)})` };
+}
+
+/**
+ * When nothing of `cls` matches: what the selector does name, by class ("that key is a
+ * secret key (aes)"), so a user who named the wrong key learns which one it is. Empty when
+ * nothing matches at all (or the search fails: the not-found error stays the answer).
+ */
+export function wrongClassHint(
+  session: TokenSession,
+  selector: KeySelector,
+  cls: ObjectClass,
+): string {
+  try {
+    const others = session
+      .findObjects({ label: selector.label, id: selector.id })
+      .map((handle) => describeClass(session, handle))
+      .filter((other) => other !== undefined && other.cls !== cls)
+      .map((other) => other?.words ?? "");
+    const unique = [...new Set(others)];
+    if (unique.length === 0) return "";
+    if (others.length === 1) {
+      const noun = others[0]?.includes(" key") ? "key" : "object";
+      return `: that ${noun} is a ${others[0] ?? ""}`;
+    }
+    return `: what it names is: ${unique.join(", ")}`;
+  } catch {
+    return "";
+  }
 }
 
 /**

@@ -5,7 +5,8 @@ import { step } from "../pkcs11/ckr.js";
 import type { Pkcs11Module } from "../pkcs11/module.js";
 import { trimPadded } from "../pkcs11/names.js";
 import type { SlotEntry, TokenSelector } from "../pkcs11/select.js";
-import { hasSelector, listSlots } from "../pkcs11/select.js";
+import { hasSelector, listSlots, slotAtIndex } from "../pkcs11/select.js";
+import { pinLengthRange } from "../pkcs11/pin-hints.js";
 import { TokenSession } from "../pkcs11/session.js";
 
 export interface InitTokenOptions {
@@ -54,7 +55,16 @@ function chooseSlot(module: Pkcs11Module, options: InitTokenOptions): SlotEntry 
       "init-token: no uninitialized token; to re-initialize one (destroying its objects) name it with --slot or --token-label and add --force",
     );
   }
-  const { slot, label, serial, uri } = options.selector;
+  const index = options.selector.slotIndex;
+  // --slot-index counts every slot, with a token or not, as pkcs11-tool does.
+  const indexed = index === undefined ? undefined : slotAtIndex(module, index);
+  const candidates = indexed ? slots.filter((entry) => entry.id === indexed.id) : slots;
+  return checkReinitialize(chooseAmong(candidates, options.selector), options);
+}
+
+/** The one slot among `slots` that the selector names. */
+function chooseAmong(slots: SlotEntry[], selector: TokenSelector): SlotEntry {
+  const { slot, label, serial, uri } = selector;
   const found = slots.filter(
     (entry) =>
       (slot === undefined || entry.id === slot) &&
@@ -68,6 +78,11 @@ function chooseSlot(module: Pkcs11Module, options: InitTokenOptions): SlotEntry 
     throw new TspError("not-found", "init-token: no token matches the given slot/label/serial");
   if (second)
     throw new TspError("usage", "init-token: several tokens match; name one by --slot or --serial");
+  return first;
+}
+
+/** An initialized token is re-initialized (its objects destroyed) only with --force. */
+function checkReinitialize(first: SlotEntry, options: InitTokenOptions): SlotEntry {
   if (first.token?.initialized && !options.force) {
     throw new TspError(
       "conflict",
@@ -96,6 +111,22 @@ function refuseTakenLabel(module: Pkcs11Module, chosen: SlotEntry, label: string
   );
 }
 
+/**
+ * A PIN the token will not take is refused before C_InitToken: a user PIN refused after it
+ * would leave a token without one. Modules that do not say their limits are left to judge.
+ */
+function checkPinLength(slot: SlotEntry, pin: Pin, what: string): void {
+  const min = slot.token?.minPinLength ?? null;
+  const max = slot.token?.maxPinLength ?? null;
+  const length = Buffer.byteLength(pin.reveal(), "utf8");
+  if ((min === null || length >= min) && (max === null || length <= max)) return;
+  const range = pinLengthRange(min ?? 0xffffffff, max ?? 0xffffffff) ?? "";
+  throw new TspError(
+    "usage",
+    `init-token: the ${what} is too short or too long for this token: it takes PINs of ${range} characters; nothing changed`,
+  );
+}
+
 function setUserPin(module: Pkcs11Module, slot: SlotEntry, soPin: Pin, userPin: Pin): void {
   using session = TokenSession.open(module.lib, slot.handle, true, module.trace);
   session.login(soPin, "so", "log in as SO to set the user PIN");
@@ -110,6 +141,8 @@ export function runInitToken(module: Pkcs11Module, options: InitTokenOptions): I
   const label = padTokenLabel(options.label);
   const slot = chooseSlot(module, options);
   refuseTakenLabel(module, slot, trimPadded(options.label));
+  checkPinLength(slot, options.soPin, "SO PIN");
+  if (options.userPin) checkPinLength(slot, options.userPin, "user PIN");
   initToken(
     module,
     slot.handle,

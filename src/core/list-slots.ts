@@ -18,6 +18,9 @@ export interface SlotJson {
     userPinInitialized: boolean;
     loginRequired: boolean;
     flags: string[];
+    /** The PIN lengths the token takes (ulMinPinLen, ulMaxPinLen); null: not said. */
+    minPinLength: number | null;
+    maxPinLength: number | null;
     uri: string;
   };
 }
@@ -39,6 +42,8 @@ export function slotJson(entry: SlotEntry): SlotJson {
           userPinInitialized: token.userPinInitialized,
           loginRequired: token.loginRequired,
           flags: tokenFlagNames(token.flags),
+          minPinLength: token.minPinLength,
+          maxPinLength: token.maxPinLength,
           uri: token.uri,
         }
       : null,

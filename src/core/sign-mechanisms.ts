@@ -102,9 +102,15 @@ export function defaultMechanism(keyType: string, hash: Hash = "sha256"): SignMe
       return `${hashTag(hash)}-HMAC` as SignMechanismName;
     default:
       throw usageError(
-        `cannot sign with a ${keyType} key by default: RSA, EC, Edwards and (HMAC) generic-secret keys sign${keyType === "aes" ? "; name an HMAC mechanism (-m SHA256-HMAC) where the module allows AES keys for it" : ""}`,
+        `${keyTypeWords(keyType)}: it does not sign by default (RSA, EC, Edwards and HMAC generic-secret keys do)${keyType === "aes" ? "; name an HMAC mechanism (-m SHA256-HMAC) where the module allows AES keys for it" : ""}`,
       );
   }
+}
+
+/** "that key is a secret key (aes)": what a key that cannot sign is. */
+function keyTypeWords(keyType: string): string {
+  const secret = keyType === "aes" || keyType === "des3" || keyType === "des";
+  return secret ? `that key is a secret key (${keyType})` : `that key is a ${keyType} key`;
 }
 
 function hashTag(hash: Hash): string {

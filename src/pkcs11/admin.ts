@@ -3,6 +3,7 @@ import type { Pin } from "../pin.js";
 import { isCkr, pkcs11Failure } from "./ckr.js";
 import type { Handle } from "./lib.js";
 import type { Pkcs11Module } from "./module.js";
+import { withPinLimits } from "./pin-hints.js";
 import type { TokenSession } from "./session.js";
 
 /** C_InitToken with a label already padded to 32 bytes. A wrong SO PIN is exit 4. */
@@ -16,7 +17,7 @@ export function initToken(
   try {
     module.lib.C_InitToken(slot, soPin.reveal(), paddedLabel);
   } catch (error) {
-    throw pkcs11Failure(error, what, pinErrorKind(error));
+    throw withPinLimits(pkcs11Failure(error, what, pinErrorKind(error)), module.lib, slot);
   }
 }
 
@@ -25,7 +26,7 @@ export function initUserPin(session: TokenSession, pin: Pin, what: string): void
   try {
     session.lib.C_InitPIN(session.handle, pin.reveal());
   } catch (error) {
-    throw pkcs11Failure(error, what, pinErrorKind(error));
+    throw withPinLimits(pkcs11Failure(error, what, pinErrorKind(error)), session.lib, session.slot);
   }
 }
 
@@ -34,7 +35,7 @@ export function setPin(session: TokenSession, oldPin: Pin, newPin: Pin, what: st
   try {
     session.lib.C_SetPIN(session.handle, oldPin.reveal(), newPin.reveal());
   } catch (error) {
-    throw pkcs11Failure(error, what, pinErrorKind(error));
+    throw withPinLimits(pkcs11Failure(error, what, pinErrorKind(error)), session.lib, session.slot);
   }
 }
 

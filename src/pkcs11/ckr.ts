@@ -13,7 +13,10 @@ const CKR_TABLE: Readonly<Record<string, readonly [ErrorKind, string]>> = {
   CKR_PIN_INVALID: ["usage", "the PIN has invalid characters"],
   CKR_PIN_LEN_RANGE: ["usage", "the PIN is too short or too long for this token"],
   CKR_USER_NOT_LOGGED_IN: ["auth", "not logged in (give a PIN)"],
-  CKR_USER_PIN_NOT_INITIALIZED: ["auth", "the user PIN is not initialized"],
+  CKR_USER_PIN_NOT_INITIALIZED: [
+    "auth",
+    "the user PIN is not initialized (set one: tsp11 change-pin --reset --so-pin ...)",
+  ],
   CKR_USER_TYPE_INVALID: ["usage", "invalid user type"],
   CKR_SLOT_ID_INVALID: ["not-found", "no such slot"],
   CKR_TOKEN_NOT_PRESENT: ["not-found", "no token in the slot"],

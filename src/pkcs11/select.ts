@@ -20,7 +20,15 @@ export interface TokenDescription {
   initialized: boolean;
   userPinInitialized: boolean;
   loginRequired: boolean;
+  /** ulMinPinLen / ulMaxPinLen; null where the module says CK_UNAVAILABLE_INFORMATION. */
+  minPinLength: number | null;
+  maxPinLength: number | null;
   uri: string;
+}
+
+/** A CK_ULONG count, or null for CK_UNAVAILABLE_INFORMATION (~0, on 32 or 64 bits). */
+function countOrNull(value: number): number | null {
+  return value < 0xffffffff ? value : null;
 }
 
 export interface SlotEntry {
@@ -38,6 +46,8 @@ export interface TokenSelector {
   slot?: number | undefined;
   label?: string | undefined;
   serial?: string | undefined;
+  /** --slot-index: the n-th slot of the module's whole slot list (0-based, as pkcs11-tool). */
+  slotIndex?: number | undefined;
   uri?: Pkcs11Uri | undefined;
 }
 
@@ -54,6 +64,8 @@ export function describeToken(info: TokenInfo): TokenDescription {
     initialized: (info.flags & ck.CKF_TOKEN_INITIALIZED) !== 0,
     userPinInitialized: (info.flags & ck.CKF_USER_PIN_INITIALIZED) !== 0,
     loginRequired: (info.flags & ck.CKF_LOGIN_REQUIRED) !== 0,
+    minPinLength: countOrNull(info.minPinLen),
+    maxPinLength: countOrNull(info.maxPinLen),
     uri: formatPkcs11Uri(token),
   };
 }
@@ -92,8 +104,25 @@ export function listSlots(module: Pkcs11Module, all: boolean): SlotEntry[] {
   return module.slots(!all).map((handle) => describeSlot(module, handle));
 }
 
-function matches(entry: SlotEntry, selector: TokenSelector): boolean {
+/**
+ * The slot --slot-index names: the n-th of every slot the module lists (C_GetSlotList with
+ * tokenPresent false, as pkcs11-tool counts), exit 3 past the end.
+ */
+export function slotAtIndex(module: Pkcs11Module, index: number): SlotEntry {
+  const slots = listSlots(module, true);
+  const entry = slots[index];
+  if (!entry) {
+    throw new TspError(
+      "not-found",
+      `select token (slot index ${index}): the module has ${slots.length} slot${slots.length === 1 ? "" : "s"} (indexes from 0)`,
+    );
+  }
+  return entry;
+}
+
+function matches(entry: SlotEntry, selector: TokenSelector, indexed?: SlotEntry): boolean {
   const token = entry.token;
+  if (indexed && entry.id !== indexed.id) return false;
   if (selector.slot !== undefined && entry.id !== selector.slot) return false;
   if (selector.label !== undefined && token?.label !== selector.label) return false;
   if (selector.serial !== undefined && token?.serial !== selector.serial) return false;
@@ -113,6 +142,7 @@ export function hasSelector(selector: TokenSelector): boolean {
     selector.slot !== undefined ||
     selector.label !== undefined ||
     selector.serial !== undefined ||
+    selector.slotIndex !== undefined ||
     namesToken(selector.uri)
   );
 }
@@ -143,6 +173,7 @@ function checkLibrary(module: Pkcs11Module, uri: Pkcs11Uri | undefined): void {
 
 export function describeSelector(selector: TokenSelector): string {
   const parts: string[] = [];
+  if (selector.slotIndex !== undefined) parts.push(`slot index ${selector.slotIndex}`);
   if (selector.slot !== undefined) parts.push(`slot 0x${selector.slot.toString(16)}`);
   if (selector.label !== undefined) parts.push(`label "${selector.label}"`);
   if (selector.serial !== undefined) parts.push(`serial ${selector.serial}`);
@@ -159,6 +190,12 @@ function nameTokens(entries: SlotEntry[]): string {
         `"${entry.token?.label ?? "?"}" (slot 0x${entry.id.toString(16)}, serial ${entry.token?.serial ?? "?"})`,
     )
     .join(", ");
+}
+
+/** What a selector that matched nothing could have named: the tokens there are. */
+function existingTokens(usable: SlotEntry[]): string {
+  if (usable.length === 0) return "; there is no initialized token (run tsp11 init-token)";
+  return `; the token${usable.length === 1 ? " is" : "s are"} ${nameTokens(usable)}`;
 }
 
 export interface SelectOptions {
@@ -178,7 +215,9 @@ export function selectToken(
   options: SelectOptions = {},
 ): SlotEntry {
   checkLibrary(module, selector.uri);
-  const slots = listSlots(module, selector.slot !== undefined);
+  const indexed =
+    selector.slotIndex === undefined ? undefined : slotAtIndex(module, selector.slotIndex);
+  const slots = listSlots(module, selector.slot !== undefined || indexed !== undefined);
   if (slots.length === 0) {
     throw new TspError(
       "not-found",
@@ -201,7 +240,7 @@ export function selectToken(
       `select token: several tokens, choose one with --token-label, --serial or --slot: ${nameTokens(usable)}`,
     );
   }
-  const selected = slots.filter((entry) => matches(entry, selector));
+  const selected = slots.filter((entry) => matches(entry, selector, indexed));
   const unreadable = selected.find((entry) => entry.tokenError !== undefined);
   if (unreadable?.tokenError) {
     const name = unreadable.tokenError;
@@ -218,7 +257,10 @@ export function selectToken(
   if (found.length === 0) {
     const uninitialized = selected.some((entry) => entry.token && !entry.token.initialized);
     const why = uninitialized ? "the token is not initialized" : "no token matches";
-    throw new TspError("not-found", `select token (${describeSelector(selector)}): ${why}`);
+    throw new TspError(
+      "not-found",
+      `select token (${describeSelector(selector)}): ${why}${uninitialized ? "" : existingTokens(usable)}`,
+    );
   }
   throw new TspError(
     "usage",

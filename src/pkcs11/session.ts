@@ -6,6 +6,7 @@ import { readAttributes, toTemplate, tryReadAttributes } from "./attributes.js";
 import type { Attribute, Handle, Mechanism, MechanismInfo, Pkcs11 } from "./lib.js";
 import { ck } from "./lib.js";
 import { safely } from "./module.js";
+import { withPinLimits } from "./pin-hints.js";
 import type { TraceSink } from "./trace.js";
 
 /** Handles per C_FindObjects call: large batches keep 10,000-object listings linear and fast. */
@@ -89,7 +90,7 @@ export class TokenSession implements Disposable {
       // Another session of this process (or application) already logged in: that is fine.
       if (!isCkr(error, "CKR_USER_ALREADY_LOGGED_IN")) {
         const kind = isCkr(error, "CKR_PIN_LEN_RANGE", "CKR_PIN_INVALID") ? "auth" : undefined;
-        throw pkcs11Failure(error, what, kind);
+        throw withPinLimits(pkcs11Failure(error, what, kind), this.lib, this.slot);
       }
     }
     this.#loggedIn = true;
@@ -141,7 +142,7 @@ export class TokenSession implements Disposable {
     } catch (error) {
       if (isCkr(error, "CKR_USER_ALREADY_LOGGED_IN")) return false;
       const kind = isCkr(error, "CKR_PIN_LEN_RANGE", "CKR_PIN_INVALID") ? "auth" : undefined;
-      throw pkcs11Failure(error, what, kind);
+      throw withPinLimits(pkcs11Failure(error, what, kind), this.lib, this.slot);
     }
   }
 

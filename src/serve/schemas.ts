@@ -99,6 +99,8 @@ const tokenInfo: Schema = {
     userPinInitialized: { type: "boolean" },
     loginRequired: { type: "boolean" },
     flags: stringList,
+    minPinLength: { type: ["integer", "null"] },
+    maxPinLength: { type: ["integer", "null"] },
     uri: { type: "string" },
   },
 };

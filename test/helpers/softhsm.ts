@@ -59,6 +59,9 @@ export function runCommand(
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: "pipe",
+      // A session of its own, without a controlling terminal: run from a developer's terminal,
+      // a child that wants a PIN must fail (exit 4), not ask on /dev/tty.
+      detached: true,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -169,7 +169,9 @@ describe.skipIf(!available)("list-slots", () => {
     expect((initialized?.token as { flags: string[] }).flags).toContain("CKF_TOKEN_INITIALIZED");
     const human = await token.tsp11(["list-slots"]);
     const row = human.stdout.split("\n").find((line) => line.includes("\tdemo\t"));
-    expect(row?.split("\t")).toHaveLength(6);
+    // The six documented columns, then the PIN lengths the token takes.
+    expect(row?.split("\t")).toHaveLength(7);
+    expect(row?.split("\t")[6]).toBe("4-255");
     expect(human.stdout).not.toContain("\u001b[");
   });
 });

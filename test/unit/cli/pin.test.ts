@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { padTokenLabel } from "../../../src/core/init-token.js";
+import { parseSlotIndex } from "../../../src/options.js";
 import { givenPin, Pin } from "../../../src/pin.js";
+import { pinLengthRange } from "../../../src/pkcs11/pin-hints.js";
 
 describe("Pin", () => {
   it("never prints its value", () => {
@@ -52,5 +54,22 @@ describe("padTokenLabel", () => {
   it("refuses empty and over-long labels", () => {
     expect(() => padTokenLabel("")).toThrow(/must not be empty/);
     expect(() => padTokenLabel("é".repeat(17))).toThrow(/34 bytes long/);
+  });
+});
+
+describe("PIN length words and --slot-index", () => {
+  it("says the token's limits, leaving out CK_UNAVAILABLE_INFORMATION", () => {
+    expect(pinLengthRange(4, 255)).toBe("4 to 255");
+    expect(pinLengthRange(6, 0xffffffff)).toBe("at least 6");
+    expect(pinLengthRange(2 ** 64 - 1, 8)).toBe("at most 8");
+    expect(pinLengthRange(0xffffffff, 0xffffffff)).toBeUndefined();
+  });
+
+  it("takes 0-based slot indexes only", () => {
+    expect(parseSlotIndex("0")).toBe(0);
+    expect(parseSlotIndex(" 3 ")).toBe(3);
+    for (const bad of ["-1", "0x1", "1.5", "", "one"]) {
+      expect(() => parseSlotIndex(bad)).toThrow(/invalid slot index/);
+    }
   });
 });
