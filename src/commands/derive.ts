@@ -13,6 +13,7 @@ import type { KeySpec, Usage } from "../options.js";
 import { parseHexId, parseKeySpec, parseUsage } from "../options.js";
 import { printRecord } from "../output/render.js";
 import { withContext } from "./shared.js";
+import { oldSpelling, sharedOption } from "./vocabulary.js";
 
 interface DeriveFlags {
   key?: string;
@@ -31,7 +32,8 @@ interface DeriveFlags {
 export function deriveCommand(): Command {
   return new Command("derive")
     .description("Derive a secret key on the token by ECDH with a peer's public key (C_DeriveKey)")
-    .option("--key <label>", "the CKA_LABEL of the EC (or X25519) private key")
+    .addOption(sharedOption("key", "the CKA_LABEL of the EC (or X25519) private key"))
+    .addOption(oldSpelling("key"))
     .option("--key-id <hex>", "the CKA_ID of the EC (or X25519) private key", parseHexId)
     .requiredOption("--peer <file>", "the peer's public key (PEM or DER SubjectPublicKeyInfo)")
     .requiredOption("--key-type <type>", "aes:<bits> or generic:<bits>", parseKeySpec)
