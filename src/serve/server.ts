@@ -63,14 +63,18 @@ export function scrubUrl(url: string): string {
   return url.replace(PIN_IN_URL, "$1***");
 }
 
-/** Fastify's request serializer, with the URL scrubbed. */
+/**
+ * Fastify's request serializer, with the URL scrubbed. The socket may be gone by the time a
+ * streamed answer (batch) is logged as completed: its fields are then left out.
+ */
 function requestForLog(request: FastifyRequest): Record<string, unknown> {
+  const socket = request.raw.socket as FastifyRequest["socket"] | null;
   return {
     method: request.method,
     url: scrubUrl(request.url),
     host: request.host,
-    remoteAddress: request.ip,
-    remotePort: request.socket.remotePort,
+    remoteAddress: socket?.remoteAddress,
+    remotePort: socket?.remotePort,
   };
 }
 

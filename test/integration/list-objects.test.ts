@@ -327,8 +327,8 @@ for (let i = 0; i < ${COUNT}; i++) {
         expect(o).toMatchObject({
           label: `pub-${parseInt(o.id, 16)}`,
           curve: "prime256v1",
-          // SoftHSM defaults CKA_ENCRYPT and CKA_WRAP of public keys to true.
-          usage: ["verify", "encrypt", "wrap"],
+          // SoftHSM defaults CKA_ENCRYPT, CKA_WRAP and CKA_VERIFY_RECOVER of public keys to true.
+          usage: ["verify", "encrypt", "wrap", "sign-recover"],
         });
       }
     }
