@@ -89,7 +89,7 @@ export function unwrapCommand(): Command {
           if (publicKey) id ??= keyIdOf(publicKey);
         }
         using scope = await ctx.openToken({ login: "required", rw: true });
-        const result = runUnwrap(scope.session, unwrapping, wrapped, {
+        const result = await runUnwrap(scope, unwrapping, wrapped, {
           keyType: flags.keyType,
           label: flags.label,
           id,

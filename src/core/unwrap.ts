@@ -14,6 +14,8 @@ import type { PublicKeyMaterial } from "./public-key.js";
 import type { WrapName, WrapRequest } from "./wrap.js";
 import { checkWrapMechanism, defaultWrapName, findAnyKey, wrapMechanism } from "./wrap.js";
 import type { Usage } from "../options.js";
+import { lockKeyOf, withTokenLock } from "../pkcs11/token-lock.js";
+import type { TokenScope } from "../pkcs11/token.js";
 
 export const UNWRAP_KEY_TYPES = ["aes", "generic", "rsa", "ec", "ed25519"] as const;
 export type UnwrapKeyType = (typeof UNWRAP_KEY_TYPES)[number];
@@ -72,7 +74,22 @@ function ckkOf(keyType: UnwrapKeyType): number {
   return value;
 }
 
+/**
+ * Checks for a clash and creates the key under the token's lock, as keygen and write-object
+ * do: of several processes unwrapping under one label at once, one creates it.
+ */
 export function runUnwrap(
+  scope: TokenScope,
+  unwrappingSelector: KeySelector,
+  wrapped: Uint8Array,
+  request: UnwrapRequest,
+): Promise<UnwrapJson> {
+  return withTokenLock(lockKeyOf(scope), "unwrap", () =>
+    Promise.resolve(unwrapUnlocked(scope.session, unwrappingSelector, wrapped, request)),
+  );
+}
+
+function unwrapUnlocked(
   session: TokenSession,
   unwrappingSelector: KeySelector,
   wrapped: Uint8Array,

@@ -172,4 +172,26 @@ describe.skipIf(!available)("wrap and unwrap between two tokens", () => {
     ]);
     expect(bad.code).toBe(7);
   });
+
+  it("of four unwraps under one label at once, one creates the key, the others exit 6", async () => {
+    await ok("A", ["keygen", "--key-type", "aes:128", "--label", "twin-src", "--extractable"]);
+    const wrapped = store.path("twin.wrapped");
+    await ok("A", ["wrap", "--wrapping-key", "transport", "-k", "twin-src", "-o", wrapped]);
+    const unwrap = () =>
+      on("B", [
+        "unwrap",
+        "--wrapping-key",
+        "transport",
+        "--input",
+        wrapped,
+        "--key-type",
+        "aes",
+        "--label",
+        "twin",
+      ]);
+    const runs = await Promise.all([unwrap(), unwrap(), unwrap(), unwrap()]);
+    expect(runs.map((run) => run.code).sort()).toEqual([0, 6, 6, 6]);
+    const listed = await on("B", ["list-objects", "--label", "twin", "--json"]);
+    expect((JSON.parse(listed.stdout) as unknown[]).length).toBe(1);
+  });
 });

@@ -251,7 +251,7 @@ const unwrapRoute = defineRoute<UnwrapBody, never, LabelParams>({
       params.label,
       pin,
       "required",
-      ({ scope }) => Promise.resolve(runUnwrap(scope.session, unwrapping, wrapped, request)),
+      ({ scope }) => runUnwrap(scope, unwrapping, wrapped, request),
       { writes: true },
     );
   },
