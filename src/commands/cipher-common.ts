@@ -13,7 +13,10 @@ import { TspError, usageError } from "../errors.js";
 import { errnoWhy, readInput } from "../files.js";
 import { parseHexId } from "../options.js";
 import type { TextEncoding } from "./sign-common.js";
-import { fdChunks, openInput, stdinChunks } from "./sign-common.js";
+import { checkInputFile, fdChunks, openInput, stdinChunks } from "./sign-common.js";
+import type { CommandContext } from "../context.js";
+import type { KeySelector } from "../core/find-key.js";
+import { keySelectorOf } from "../core/find-key.js";
 import { oldSpelling, sharedOption } from "./vocabulary.js";
 
 export interface CipherFlags {
@@ -91,6 +94,32 @@ export async function cipherRequest(flags: CipherFlags): Promise<CipherRequest> 
     aad: flags.aad !== undefined ? await readInput(flags.aad, "AAD") : undefined,
     tagBits: flags.tagBits,
   };
+}
+
+/** What encrypt and decrypt settle before any token is opened: a bad option changes nothing. */
+export interface CipherRun {
+  inputPath: string;
+  selector: KeySelector;
+  request: CipherRequest;
+  /** A file output (not stdout). */
+  toFile: boolean;
+  /** --json with no file output: the bytes go into the JSON. */
+  collectJson: boolean;
+}
+
+export async function prepareCipherRun(
+  flags: CipherFlags,
+  ctx: CommandContext,
+): Promise<CipherRun> {
+  const inputPath = flags.input ?? "-";
+  checkInputFile(inputPath);
+  const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
+  const request = await cipherRequest(flags);
+  if (flags.ivOut !== undefined && flags.ivPrefix === false) {
+    throw usageError("give --iv-out or --no-iv-prefix, not both");
+  }
+  const toFile = flags.output !== undefined && flags.output !== "-";
+  return { inputPath, selector, request, toFile, collectJson: ctx.output.json && !toFile };
 }
 
 /** An input in chunks, its first `prefixBytes` (the IV) read apart. */

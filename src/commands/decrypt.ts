@@ -8,12 +8,11 @@ import {
   planCipher,
   rsaDecrypt,
 } from "../core/decrypt.js";
-import { keySelectorOf } from "../core/find-key.js";
 import { TspError, usageError } from "../errors.js";
 import { readInput, StreamedOutput } from "../files.js";
 import type { CipherFlags } from "./cipher-common.js";
-import { addCipherOptions, cipherRequest, keyJson, openCipherInput } from "./cipher-common.js";
-import { checkInputFile, chunkBuffer } from "./sign-common.js";
+import { addCipherOptions, prepareCipherRun, keyJson, openCipherInput } from "./cipher-common.js";
+import { chunkBuffer } from "./sign-common.js";
 import { withContext } from "./shared.js";
 
 /** `decrypt --json`. */
@@ -56,16 +55,11 @@ export function decryptCommand(): Command {
     )
     .action(
       withContext<CipherFlags>(async (flags, ctx) => {
-        const inputPath = flags.input ?? "-";
-        checkInputFile(inputPath);
-        const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
-        const request = await cipherRequest(flags);
-        if (flags.ivOut !== undefined && flags.ivPrefix === false) {
-          throw usageError("give --iv-out or --no-iv-prefix, not both");
-        }
+        const { inputPath, selector, request, toFile, collectJson } = await prepareCipherRun(
+          flags,
+          ctx,
+        );
         const fromFile = await ivSource(flags);
-        const toFile = flags.output !== undefined && flags.output !== "-";
-        const collectJson = ctx.output.json && !toFile;
 
         using scope = await ctx.openToken({ login: "required", rw: false });
         const { session } = scope;

@@ -8,18 +8,17 @@ import {
   planCipher,
   rsaEncrypt,
 } from "../core/encrypt.js";
-import { keySelectorOf } from "../core/find-key.js";
 import { usageError } from "../errors.js";
 import { StreamedOutput, writeOutput } from "../files.js";
 import type { CipherFlags } from "./cipher-common.js";
 import {
   addCipherOptions,
-  cipherRequest,
+  prepareCipherRun,
   keyJson,
   openCipherInput,
   TextEncoder,
 } from "./cipher-common.js";
-import { checkInputFile, chunkBuffer } from "./sign-common.js";
+import { chunkBuffer } from "./sign-common.js";
 import { withContext } from "./shared.js";
 
 /** `encrypt --json`. */
@@ -58,15 +57,10 @@ export function encryptCommand(): Command {
     )
     .action(
       withContext<CipherFlags>(async (flags, ctx) => {
-        const inputPath = flags.input ?? "-";
-        checkInputFile(inputPath);
-        const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
-        const request = await cipherRequest(flags);
-        if (flags.ivOut !== undefined && flags.ivPrefix === false) {
-          throw usageError("give --iv-out or --no-iv-prefix, not both");
-        }
-        const toFile = flags.output !== undefined && flags.output !== "-";
-        const collectJson = ctx.output.json && !toFile;
+        const { inputPath, selector, request, toFile, collectJson } = await prepareCipherRun(
+          flags,
+          ctx,
+        );
 
         using scope = await ctx.openToken({ login: "required", rw: false });
         const { session } = scope;
