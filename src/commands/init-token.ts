@@ -37,7 +37,7 @@ export function initTokenCommand(): Command {
     )
     .addHelpText(
       "after",
-      "\nExamples:\n  $ tsp11 init-token --label demo --so-pin 12345678 --pin 1234\n  $ tsp11 init-token --label demo --so-pin 12345678 --json | jq -r .serial",
+      "\nExamples:\n  $ tsp11 init-token --label demo --so-pin 12345678 --pin 1234\n  $ tsp11 init-token --label backup --so-pin 12345678 --json | jq -r .serial",
     )
     .action(
       withContext<InitTokenFlags>(async (flags, ctx) => {
