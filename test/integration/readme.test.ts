@@ -32,10 +32,10 @@ export function runnableBlocks(markdown: string): Block[] {
   const blocks: Block[] = [];
   const lines = markdown.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const fence = /^```(.*)$/.exec(lines[i]);
+    const fence = /^```(.*)$/.exec(lines[i] ?? "");
     if (!fence) continue;
     const end = lines.findIndex((l, j) => j > i && l.startsWith("```"));
-    if (["sh", "bash"].includes(fence[1].trim())) {
+    if (["sh", "bash"].includes((fence[1] ?? "").trim())) {
       blocks.push({ line: i + 2, text: lines.slice(i + 1, end).join("\n") });
     }
     i = end;
@@ -70,7 +70,7 @@ describe.skipIf(!available)("README.md", () => {
   it("the marked blocks find the examples", () => {
     const blocks = runnableBlocks(readFileSync(README, "utf8"));
     // The provisioning example stays the first command.
-    expect(blocks[0].text.split("\n")[0]).toMatch(/^tsp11 init-token --label demo /);
+    expect(blocks[0]?.text.split("\n")[0]).toMatch(/^tsp11 init-token --label demo /);
     expect(blocks.length).toBeGreaterThan(15);
   });
 
@@ -103,6 +103,26 @@ describe.skipIf(!available)("README.md", () => {
       expect(result.stdout).toContain("README-DONE");
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("man/tsp11.1 EXAMPLES", () => {
+  it("are the README's commands where they overlap", () => {
+    const man = readFileSync(resolve(import.meta.dirname, "../../man/tsp11.1"), "utf8");
+    const section = /^\.SH EXAMPLES\n\.nf\n([\s\S]*?)^\.fi/m.exec(man)?.[1] ?? "";
+    const readme = readFileSync(README, "utf8");
+    const commands = section.replaceAll("\\-", "-").split("\n").filter(Boolean);
+    expect(commands.length).toBeGreaterThan(2);
+    // The first README example's commands, the same words (options may differ in order).
+    const words = (line: string) =>
+      line.split(/\s+/).filter((w) => w !== "" && w !== "2>/dev/null");
+    const readmeLines = readme
+      .split("\n")
+      .map((line) => words(line.replace(/\s+#.*$/, "")).join(" "));
+    for (const command of commands) {
+      if (command.startsWith("tsp11 list-objects")) continue; // the man page shows --json
+      expect(readmeLines, command).toContain(words(command).join(" "));
     }
   });
 });
