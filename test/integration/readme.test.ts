@@ -72,6 +72,9 @@ describe.skipIf(!available)("README.md", () => {
     // The provisioning example stays the first command.
     expect(blocks[0]?.text.split("\n")[0]).toMatch(/^tsp11 init-token --label demo /);
     expect(blocks.length).toBeGreaterThan(15);
+    // The blocks that do not run stay few: installation, serve on /run or 0.0.0.0 with TLS,
+    // p11-kit's server and client, NSS, the TPM stack.
+    expect(readFileSync(README, "utf8").match(/^```sh no-run$/gm)).toHaveLength(6);
   });
 
   it("runs top to bottom on a fresh store", { timeout: 120_000 }, async () => {
