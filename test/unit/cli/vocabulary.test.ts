@@ -111,7 +111,7 @@ function helpExamples(command: Command): string[][] {
 /** The README's command lines (in code blocks, with or without a `$ ` prompt). */
 function readmeCommands(): string[][] {
   const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
-  const blocks = readme.match(/```[a-z]*\n[\s\S]*?```/g) ?? [];
+  const blocks = readme.match(/```[a-z -]*\n[\s\S]*?```/g) ?? [];
   return blocks
     .flatMap((block) => block.split("\n"))
     .map((line) => line.trim().replace(/^\$ /, ""))
