@@ -4,8 +4,9 @@
  * command first gets the files and objects its examples name (SET_UP), made by tsp11 and
  * openssl. Checked differently, as said at each: examples that need a terminal (TERMINAL: run
  * without one they must refuse, exit 2, naming the option that avoids the question), `serve`
- * (started in the background on a free port or a socket in the temp dir, asked /healthz,
- * stopped with SIGTERM: exit 0), `completion zsh` (a zsh script: `zsh -n` when zsh is there,
+ * (each serve example started in the background on a free port instead of 8443, or a socket
+ * in the temp dir instead of /run, asked /healthz, the curl lines after it run with --fail,
+ * then stopped with SIGTERM: exit 0), `completion zsh` (a zsh script: `zsh -n` when zsh is there,
  * else only that it prints) and `info --module` of a module that is not installed (skipped).
  */
 import { existsSync } from "node:fs";
@@ -203,8 +204,9 @@ async function runServeExamples(token: TempToken, sh: Shell, lines: string[]): P
     await expectSuccess(
       sh,
       [
+        "trap 'kill $(jobs -p) 2> /dev/null || true' EXIT", // no server left behind a failure
         `${local(serve)} 2> serve.log & SERVER=$!`,
-        `for n in $(seq 100); do ${health} > /dev/null && break; sleep 0.1; done`,
+        `for n in $(seq 300); do ${health} > /dev/null && break; sleep 0.1; done`,
         `${health} > /dev/null`,
         ...after.map((line) => `${local(line)} > /dev/null`),
         "kill $SERVER; wait $SERVER",

@@ -56,6 +56,8 @@ async function freePort(): Promise<number> {
 function script(dir: string, blocks: Block[]): string {
   const parts = [
     "set -eEo pipefail",
+    // A block that fails leaves no server behind.
+    "trap 'kill $(jobs -p) 2> /dev/null || true' EXIT",
     `cd "${dir}/work"`,
     `trap 'echo "README.md line $((START + LINENO - 1)) (block at $START) failed: $BASH_COMMAND" >&2' ERR`,
   ];
