@@ -314,12 +314,14 @@ describe.skipIf(!available)("tsp11 batch: every op serve has", () => {
       op("change-pin", { newPin: "98765" }),
       op("random", { bytes: 16 }),
       op("read-object", { object: "7f7f", type: "cert" }),
+      op("read-object", { object: "pkcs11:object=ec-1;type=public?pin-value=24680" }),
+      op("delete-object", { uri: "pkcs11:token=elsewhere;object=ec-1;type=public" }),
       op("encrypt", { id: "03", dataBase64: DATA.toString("base64") }),
     ].join("");
     const run = await batch(token, input, ["--continue-on-error"]);
     expect(run.code).toBe(3);
     const summary = run.lines.map((line) => (line.ok ? 0 : line.error?.exit));
-    expect(summary).toEqual([0, 2, 2, 2, 2, 2, 2, 3, 0]);
+    expect(summary).toEqual([0, 2, 2, 2, 2, 2, 2, 3, 2, 3, 0]);
     const messages = run.lines.map((line) => line.error?.message ?? "");
     expect(messages[3]).toMatch(/^batch: line 4: args needs "setLabel" or "setId" or "setUsage"/);
     expect(messages[4]).toBe("batch: line 5: args must have required property 'signatureBase64'");
@@ -327,7 +329,10 @@ describe.skipIf(!available)("tsp11 batch: every op serve has", () => {
       /^batch: line 6: op "change-pin" is not run in batch: PINs do not belong in an NDJSON stream \(one of keygen, .*derive\)$/,
     );
     expect(messages[6]).toMatch(/^batch: line 7: unknown op "random" \(one of keygen, /);
+    expect(messages[8]).toMatch(/pin-value and pin-source have no place here/);
+    expect(messages[9]).toMatch(/the URI does not select token "test"/);
     expect(run.stdout).not.toContain("98765");
+    expect(run.stdout).not.toContain("24680");
     // Nothing changed on the token.
     expect(await objectListing(token, PIN)).toBe(before);
   });

@@ -33,19 +33,19 @@ export type ReadObjectArgs = ReadObjectQuery & { object: string };
 /** edit-object's arguments: the selector (serve's query) and the changes (its body). */
 export type EditObjectArgs = ObjectSelectorQuery & EditObjectBody;
 
-/** A URI given to serve or batch: the PIN is the caller's and the module is fixed. */
-export function parseServeUri(text: string): Pkcs11Uri {
+/** A URI in an operation's arguments: the PIN and the module are the request's or the batch's. */
+export function parseOperationUri(text: string): Pkcs11Uri {
   const uri = parsePkcs11Uri(text);
   if (uri.pinValue !== undefined || uri.pinSource !== undefined) {
     throw new TspError(
       "usage",
-      "invalid PKCS#11 URI: pin-value and pin-source have no place here; send the PIN in the X-PKCS11-PIN header",
+      "invalid PKCS#11 URI: pin-value and pin-source have no place here; the PIN is the request's (X-PKCS11-PIN) or the batch's (--pin)",
     );
   }
   if (uri.modulePath !== undefined || uri.moduleName !== undefined) {
     throw new TspError(
       "usage",
-      "invalid PKCS#11 URI: module-path and module-name have no place here; the server's module is fixed",
+      "invalid PKCS#11 URI: module-path and module-name have no place here; the module is the server's or the batch's",
     );
   }
   return uri;
@@ -79,7 +79,7 @@ function checkUriToken(scope: TokenScope, uri: Pkcs11Uri | undefined): void {
 
 /** What `object` names: a URI, or an id in hex (then `type` says what to read). */
 function readSelection(object: string, type: ReadType | undefined) {
-  const uri = object.startsWith("pkcs11:") ? parseServeUri(object) : undefined;
+  const uri = object.startsWith("pkcs11:") ? parseOperationUri(object) : undefined;
   const id = uri ? undefined : parseHexId(object);
   return {
     uri,
@@ -116,7 +116,7 @@ function selectionOf(query: ObjectSelectorQuery): {
   uri: Pkcs11Uri | undefined;
   filter: ListObjectsOptions;
 } {
-  const uri = query.uri === undefined ? undefined : parseServeUri(query.uri);
+  const uri = query.uri === undefined ? undefined : parseOperationUri(query.uri);
   const flags = {
     type: query.type,
     id: query.id === undefined ? undefined : parseHexId(query.id),
