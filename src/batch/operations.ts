@@ -1,9 +1,8 @@
 /**
  * One function per operation from the API's JSON form (serve's request bodies, batch's
  * `args`) to a core call: serve's routes and `tsp11 batch` both go through these, so the
- * same arguments give the same result either way. `prepare` checks and parses the
- * arguments before any token is touched (a usage error changes nothing); what it returns
- * runs on a token.
+ * same arguments give the same result either way (see ./operation.ts). keygen, req,
+ * write-object, list-objects, list-slots and sign are here; the others in ./operations/.
  */
 import { ecdsaRawToDer } from "../asn1/ecdsa.js";
 import type {
@@ -25,11 +24,9 @@ import { planSignature, signBytes } from "../core/signing.js";
 import { prepareObject, runWriteObject } from "../core/write-object.js";
 import { TspError } from "../errors.js";
 import { parseMechanismList } from "../mechanism-list.js";
-import { parseHexId, parseKeySpec, parseUsage } from "../options.js";
-import type { Usage } from "../options.js";
+import { parseKeySpec } from "../options.js";
 import { Pin } from "../pin.js";
 import type { TokenSession } from "../pkcs11/session.js";
-import type { TokenScope } from "../pkcs11/token.js";
 import type {
   CsrBody,
   KeygenBody,
@@ -45,45 +42,24 @@ import {
   SLOTS_QUERY,
   WRITE_OBJECT_BODY,
 } from "../serve/schemas.js";
+import type { Operation } from "./operation.js";
+import { defineOperation, hexIdOf, usageOf } from "./operation.js";
+import {
+  encryptOperation,
+  decryptOperation,
+  deriveOperation,
+  unwrapOperation,
+  wrapOperation,
+} from "./operations/crypto.js";
+import { certOperation, verifyOperation } from "./operations/keys.js";
+import {
+  deleteObjectOperation,
+  editObjectOperation,
+  readObjectOperation,
+} from "./operations/objects.js";
 
-type Schema = Record<string, unknown>;
-
-/** What an operation runs with: a token (a session of its own), and where warnings go. */
-export interface OperationWork {
-  scope: TokenScope;
-  /** Logged in with the caller's PIN: private objects are the caller's to see. */
-  authenticated: boolean;
-  warn: (message: string) => void;
-}
-
-export type PreparedOperation = (work: OperationWork) => Promise<unknown>;
-
-export interface Operation<Body = unknown> {
-  /** The JSON Schema of its arguments (serve's request body or query). */
-  schema: Schema;
-  /** required: nothing to do without a login; if-pin: a login shows private objects too. */
-  login: "required" | "if-pin";
-  /** Creates or destroys objects (serve forgets the keys it found on the token). */
-  writes: boolean;
-  /** A slow key generation (serve runs a few at a time). */
-  generates?(body: Body): boolean;
-  // Method signatures: operations of every body type fit one table.
-  prepare(body: Body): PreparedOperation | Promise<PreparedOperation>;
-}
-
-function defineOperation<Body>(operation: Operation<Body>): Operation {
-  return operation;
-}
-
-function hexIdOf(id: string | undefined): Uint8Array | undefined {
-  return id === undefined ? undefined : parseHexId(id);
-}
-
-function usageOf(usage: string | string[] | undefined): Usage[] | undefined {
-  return usage === undefined
-    ? undefined
-    : parseUsage(Array.isArray(usage) ? usage.join(",") : usage);
-}
+export type { Login, Operation, OperationWork, PreparedOperation } from "./operation.js";
+export { loginOf, writesOf } from "./operation.js";
 
 /** The CLI's comma-separated list, or an array of names. */
 function allowedMechanismsOf(list: string | string[] | undefined): number[] | undefined {
@@ -297,4 +273,14 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   "list-objects": listObjectsOperation,
   "list-slots": listSlotsOperation,
   sign: signOperation,
+  "read-object": readObjectOperation,
+  "delete-object": deleteObjectOperation,
+  "edit-object": editObjectOperation,
+  verify: verifyOperation,
+  cert: certOperation,
+  encrypt: encryptOperation,
+  decrypt: decryptOperation,
+  wrap: wrapOperation,
+  unwrap: unwrapOperation,
+  derive: deriveOperation,
 };

@@ -60,8 +60,8 @@ export async function* ndjsonLines(
 }
 
 export interface BatchTarget {
-  /** Runs one operation, parsed and checked, on the batch's token. */
-  run(operation: Operation, prepared: PreparedOperation): Promise<unknown>;
+  /** Runs one operation, parsed and checked (`args`: its valid arguments), on the batch's token. */
+  run(operation: Operation, prepared: PreparedOperation, args: unknown): Promise<unknown>;
 }
 
 export interface BatchOptions {
@@ -86,6 +86,9 @@ function validatorOf(operation: Operation): ValidateFunction {
   return validate;
 }
 
+/** Subcommands that take PINs as arguments: run them one-shot, where the PIN is asked for. */
+const PIN_SUBCOMMANDS = ["change-pin", "init-token"];
+
 function malformed(number: number, message: string): TspError {
   return new TspError("usage", `batch: line ${number}: ${message}`);
 }
@@ -108,9 +111,14 @@ function parseLine(text: string, number: number): ParsedLine {
   const { op, args = {} } = value;
   if (typeof op !== "string") throw malformed(number, 'needs "op", a subcommand name');
   const operation = Object.hasOwn(OPERATIONS, op) ? OPERATIONS[op] : undefined;
-  if (!operation) {
-    throw malformed(number, `unknown op "${op}" (one of ${Object.keys(OPERATIONS).join(", ")})`);
+  const known = Object.keys(OPERATIONS).join(", ");
+  if (!operation && PIN_SUBCOMMANDS.includes(op)) {
+    throw malformed(
+      number,
+      `op "${op}" is not run in batch: PINs do not belong in an NDJSON stream (one of ${known})`,
+    );
   }
+  if (!operation) throw malformed(number, `unknown op "${op}" (one of ${known})`);
   if (!isObject(args)) throw malformed(number, "args must be an object");
   const validate = validatorOf(operation);
   if (!validate(args)) {
@@ -130,7 +138,7 @@ async function runLine(line: InputLine, number: number, target: BatchTarget): Pr
   if (!("text" in line)) throw malformed(number, `longer than ${line.tooLong} bytes`);
   const { operation, args } = parseLine(line.text, number);
   const prepared = await operation.prepare(args);
-  return target.run(operation, prepared);
+  return target.run(operation, prepared, args);
 }
 
 /**

@@ -17,7 +17,7 @@ export function batchCommand(): Command {
     .option("--continue-on-error", "run every line; exit with the highest exit code seen")
     .addHelpText(
       "after",
-      '\nEach line: {"op": "<subcommand>", "args": {...}} with the serve API\'s JSON arguments.\nOps: keygen, req, write-object, list-objects, list-slots, sign.\n\nExamples:\n  $ echo \'{"op":"keygen","args":{"keyType":"ec:prime256v1","label":"dev-1"}}\' | tsp11 batch --pin 1234\n  $ jq -c \'{op:"req",args:{key:.,subject:"/CN=\\(.)"}}\' <<<\'"dev-1"\' | tsp11 batch --pin 1234 | jq -r .result.pem',
+      '\nEach line: {"op": "<subcommand>", "args": {...}} with the serve API\'s JSON arguments.\nOps: keygen, req, write-object, list-objects, list-slots, sign, read-object, delete-object,\nedit-object, verify, cert, encrypt, decrypt, wrap, unwrap, derive (not change-pin, init-token).\n\nExamples:\n  $ echo \'{"op":"keygen","args":{"keyType":"ec:prime256v1","label":"dev-1"}}\' | tsp11 batch --pin 1234\n  $ jq -c \'{op:"req",args:{key:.,subject:"/CN=\\(.)"}}\' <<<\'"dev-1"\' | tsp11 batch --pin 1234 | jq -r .result.pem',
     )
     .action(
       withContext<BatchFlags>(async (flags, ctx) => {

@@ -84,6 +84,46 @@ describe.skipIf(!available)("serve: POST /v1/tokens/{label}/batch", () => {
     expect(json.json).toMatchObject({ error: { kind: "usage" } });
   });
 
+  it("runs the other endpoints' ops with their answers; without a PIN, a key's value is refused", async () => {
+    const keygen = await post(
+      op("keygen", { keyType: "ec:prime256v1", label: "v-1", id: "61" }) +
+        op("keygen", {
+          keyType: "aes:128",
+          label: "x-1",
+          id: "62",
+          extractable: true,
+          sensitive: false,
+        }),
+    );
+    expect(parseLines(keygen.text).map((line) => line.ok)).toEqual([true, true]);
+    const dataBase64 = Buffer.from("serve batch").toString("base64");
+    const signed = await http(server.target, "POST", "/v1/tokens/batch/sign", {
+      body: { id: "61", dataBase64 },
+      headers: { "x-pkcs11-pin": PIN },
+    });
+    const { signatureBase64 } = signed.json as { signatureBase64: string };
+    const lines = parseLines(
+      (
+        await post(
+          op("verify", { id: "61", dataBase64, signatureBase64 }) +
+            op("read-object", { object: "61", type: "pubkey" }) +
+            op("read-object", { object: "62", type: "secret" }),
+          "?continueOnError=true",
+          null,
+        )
+      ).text,
+    );
+    expect(lines[0]).toEqual({ ok: true, result: { valid: true, mechanism: "ECDSA-SHA256" } });
+    const single = await http(server.target, "GET", "/v1/tokens/batch/objects/61?type=pubkey");
+    expect(lines[1]).toEqual({ ok: true, result: single.json });
+    // Keys are private objects: read-object of a secret needs the login, as its endpoint does.
+    expect(lines[2]?.error).toMatchObject({ kind: "auth", exit: 4 });
+    const withPin = parseLines(
+      (await post(op("read-object", { object: "62", type: "secret" }))).text,
+    );
+    expect(withPin[0]).toMatchObject({ ok: true, result: { class: "secret-key", id: "62" } });
+  });
+
   it("bounds each line, not the body, by the body limit", async () => {
     const long = `{"op":"list-slots","args":{"x":"${"a".repeat(1024 * 1024)}"}}\n`;
     const answer = await post(long + op("list-slots"), "?continueOnError=true");

@@ -8,6 +8,7 @@
 import type { Readable } from "node:stream";
 import { PassThrough } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { loginOf } from "../../batch/operation.js";
 import type { BatchTarget } from "../../batch/run.js";
 import { ndjsonLines, runBatch } from "../../batch/run.js";
 import { TspError } from "../../errors.js";
@@ -62,8 +63,9 @@ function batchHandler(services: Services, maxLine: number) {
         void reply.code(200).type(NDJSON).send(out);
         started();
         const target: BatchTarget = {
-          run: (operation, prepared) => {
-            if (operation.login === "required" && !authenticated && scope.token.loginRequired) {
+          run: (operation, prepared, args) => {
+            const login = loginOf(operation, args);
+            if (login === "required" && !authenticated && scope.token.loginRequired) {
               throw new TspError(
                 "auth",
                 `log in to token "${scope.token.label}": a PIN is needed (send it in the X-PKCS11-PIN header)`,
