@@ -92,7 +92,12 @@ const cache = spawnSync(process.execPath, ["scripts/code-cache.mjs", staging], {
 });
 if (cache.status !== 0) {
   console.warn(
-    `build: no code cache (${cache.stderr.trim().split("\n").find((line) => /Error/.test(line)) ?? cache.stderr.trim()}); tsp11 compiles at start`,
+    `build: no code cache (${
+      cache.stderr
+        .trim()
+        .split("\n")
+        .find((line) => /Error/.test(line)) ?? cache.stderr.trim()
+    }); tsp11 compiles at start`,
   );
 }
 const old = `${dist}.old.${process.pid}`;
