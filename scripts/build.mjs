@@ -1,9 +1,12 @@
-// Bundles src/ into dist/ with esbuild. Code splitting keeps lazily imported parts
-// (the ASN.1 stack, per-command cores) in chunks of their own, so `tsp11 list-slots`
-// loads only what it runs. pkcs11js is a native addon and stays external.
-// The bundle is written aside and swapped in, so a tsp11 running meanwhile never sees a
+// Bundles src/ into dist/ with esbuild: dist/tsp11.cjs, the whole program in one file (what
+// a command does not use is wrapped to initialize only when first imported, so
+// `tsp11 list-slots` runs little of it), dist/launch.js, which starts it (src/launch.ts), and
+// a V8 code cache of the bundle for the Node.js that built it (scripts/code-cache.mjs).
+// pkcs11js is a native addon and stays external.
+// The build is written aside and swapped in, so a tsp11 running meanwhile never sees a
 // half-written dist/.
 import { build } from "esbuild";
+import { spawnSync } from "node:child_process";
 import { renameSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -28,28 +31,75 @@ const deferChildProcess = {
   },
 };
 
+/**
+ * The @peculiar ASN.1 packages as ES modules whose unused files esbuild may leave out: each
+ * package's index re-exports every schema it has, and the CommonJS builds bundle (and
+ * evaluate, decorators and all, at every start of a command that parses DER) all of them.
+ * Their files only define classes, so a file nothing imports is dead code.
+ */
+const asn1TreeShaking = {
+  name: "asn1-tree-shaking",
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === asn1TreeShaking) return undefined;
+      const peculiar =
+        args.path.startsWith("@peculiar/") || args.importer.includes("/node_modules/@peculiar/");
+      if (!peculiar) return undefined;
+      const resolved = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: asn1TreeShaking,
+      });
+      return resolved.errors.length > 0 ? undefined : { ...resolved, sideEffects: false };
+    });
+  },
+};
+
 const dist = fileURLToPath(new URL("../dist", import.meta.url));
 const staging = `${dist}.${process.pid}`;
-await build({
-  entryPoints: { main: "src/main.ts" },
+const common = {
   outdir: staging,
   bundle: true,
-  splitting: true,
-  format: "esm",
   platform: "node",
   target: "node20",
-  external: ["pkcs11js"],
-  sourcemap: true,
-  // Minified: start-up compiles less (tsp11 -v maps stack traces back to the sources).
+  // Minified: start-up reads less (tsp11 -v maps stack traces back to the sources).
   minify: process.env.TSP11_BUILD_READABLE !== "1",
-  chunkNames: "chunks/[name]-[hash]",
-  // CommonJS dependencies bundled into ESM need a require() of their own.
-  banner: {
-    js: 'import { createRequire as __tsp11CreateRequire } from "node:module"; const require = __tsp11CreateRequire(import.meta.url);',
-  },
-  plugins: [deferChildProcess],
   logLevel: "warning",
+};
+await build({ ...common, entryPoints: { launch: "src/launch.ts" }, format: "esm" });
+await build({
+  ...common,
+  entryPoints: { tsp11: "src/main.ts" },
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
+  // fastify (with its forty dependencies, half the bundle) is loaded from node_modules by
+  // `tsp11 serve` alone, which starts once: every other start neither reads nor caches it.
+  external: ["pkcs11js", "fastify"],
+  // ES module builds first (the @peculiar packages ship both): tree-shaken, and no
+  // CommonJS wrappers to run.
+  mainFields: ["module", "main"],
+  sourcemap: true,
+  // The sources are ES modules; the one they read import.meta in gets the bundle's URL.
+  define: { "import.meta.url": "__tsp11BundleUrl" },
+  banner: { js: 'var __tsp11BundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [deferChildProcess, asn1TreeShaking],
 });
+// The cache is made by a Node.js of its own (a warm-up run, nothing of this build's state).
+const cache = spawnSync(process.execPath, ["scripts/code-cache.mjs", staging], {
+  encoding: "utf8",
+  stdio: ["ignore", "ignore", "pipe"],
+});
+if (cache.status !== 0) {
+  console.warn(
+    `build: no code cache (${
+      cache.stderr
+        .trim()
+        .split("\n")
+        .find((line) => /Error/.test(line)) ?? cache.stderr.trim()
+    }); tsp11 compiles at start`,
+  );
+}
 const old = `${dist}.old.${process.pid}`;
 try {
   renameSync(dist, old);

@@ -1,8 +1,8 @@
 /**
  * Everything commands load only when they run: the cores that need the ASN.1 stack (the
- * @peculiar schemas). They come through this one module, by one dynamic import, because
- * esbuild gives each distinct set of importers a chunk of its own and every chunk file costs
- * start-up time: with one lazy entry, `tsp11 list-slots` loads a handful of files, not a dozen.
+ * @peculiar schemas, which build their tables as they load). They come through this one
+ * module, by dynamic import: in the bundle, a module imported that way is initialized on first
+ * use, so `tsp11 list-slots` never runs the schemas' set-up.
  */
 export { parseCertificate } from "./asn1/cert.js";
 export { ecdsaDerToRaw, ecdsaRawToDer } from "./asn1/ecdsa.js";

@@ -4,10 +4,29 @@
  */
 import { CommanderError } from "commander";
 import { releaseAll, signalHandled } from "./cleanup.js";
-import { buildProgram } from "./cli.js";
+import type { Command } from "commander";
+import { COMMAND_LOADERS, COMMAND_NAMES } from "./commands/registry.js";
 import type { ErrorObject } from "./errors.js";
 import { errorObject, errorObjectOf, InterruptedError, TspError } from "./errors.js";
 import { writeError } from "./files.js";
+import type { StartMode } from "./launch.js";
+import { setStartMode } from "./start-mode.js";
+import { addCommand, commandNamed, globalOptions, rootProgram } from "./program.js";
+
+/**
+ * The program for these arguments: with only the command they name when they name one (a
+ * start loads that command's code alone); with every command for help, `tsp11 help` and
+ * typos, so listings and suggestions stay whole.
+ */
+async function programFor(argv: readonly string[]): Promise<Command> {
+  const options = globalOptions();
+  const named = commandNamed(argv, options, COMMAND_NAMES);
+  if (named === undefined) return (await import("./cli.js")).buildProgram();
+  const program = rootProgram(options);
+  const define = await COMMAND_LOADERS[named]();
+  addCommand(program, define());
+  return program;
+}
 
 function classify(error: unknown): ErrorObject {
   if (error instanceof TspError) return errorObjectOf(error);
@@ -37,7 +56,8 @@ function interrupted(): never {
   process.exit(130);
 }
 
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], start?: StartMode): Promise<void> {
+  if (start) setStartMode(start);
   // The bundle is minified (less to compile at start-up); -v shows stacks in the sources.
   if (argv.includes("-v") || argv.includes("--verbose")) process.setSourceMapsEnabled(true);
   const json = argv.includes("--json");
@@ -55,11 +75,11 @@ export async function main(argv: string[]): Promise<void> {
   process.on("SIGTERM", onSignal);
   // Bare `tsp11`: the help, on stdout, and success (as gh and git do).
   if (argv.length === 0) {
-    process.stdout.write(buildProgram().helpInformation());
+    process.stdout.write((await programFor(argv)).helpInformation());
     return;
   }
   try {
-    await buildProgram(argv).parseAsync(argv, { from: "user" });
+    await (await programFor(argv)).parseAsync(argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError && error.exitCode === 0) return;
     if (error instanceof InterruptedError) interrupted();

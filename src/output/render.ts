@@ -39,10 +39,16 @@ const MIN_DROPPABLE_WIDTH = 24;
 /** cli-table3's compact style: a border and a space on each side of every cell. */
 const CELL_OVERHEAD = 3;
 
-const segmenter = new Intl.Segmenter();
+/** Made on first use: creating one loads ICU's break rules, some milliseconds of a start. */
+let segmenter: Intl.Segmenter | undefined;
+
+/** Printable ASCII: one character, one column, no segmentation needed. */
+const PLAIN_ASCII = /^[\x20-\x7e]*$/;
 
 /** User-perceived characters, so an ellipsis never cuts an accent or an emoji in two. */
 function graphemes(text: string): string[] {
+  if (PLAIN_ASCII.test(text)) return text.split("");
+  segmenter ??= new Intl.Segmenter();
   return Array.from(segmenter.segment(text), (part) => part.segment);
 }
 

@@ -1,11 +1,13 @@
 /**
- * buildProgram defines only the command the arguments name (start-up), and every command
- * when they name none, so help and suggestions stay whole.
+ * A run of a named command defines that command alone (start-up); help and typos get every
+ * command, so listings and suggestions stay whole. The registry and the whole program agree.
  */
 import { describe, expect, it } from "vitest";
-import { buildProgram, commandNamed } from "../../../src/cli.js";
+import { buildProgram } from "../../../src/cli.js";
+import { COMMAND_LOADERS, COMMAND_NAMES } from "../../../src/commands/registry.js";
+import { commandNamed, globalOptions } from "../../../src/program.js";
 
-const options = buildProgram().options;
+const options = globalOptions();
 
 describe("commandNamed", () => {
   it.each([
@@ -17,7 +19,7 @@ describe("commandNamed", () => {
     [["-p", "list-slots", "req"], "req"],
     [["-v", "-q", "serve"], "serve"],
   ])("%j names %s", (argv, name) => {
-    expect(commandNamed(argv, options)).toBe(name);
+    expect(commandNamed(argv, options, COMMAND_NAMES)).toBe(name);
   });
 
   it.each([
@@ -28,30 +30,24 @@ describe("commandNamed", () => {
     [["--", "keygen"]],
     [["--module"]],
   ])("%j names no command", (argv) => {
-    expect(commandNamed(argv, options)).toBeUndefined();
+    expect(commandNamed(argv, options, COMMAND_NAMES)).toBeUndefined();
   });
 });
 
-describe("buildProgram", () => {
-  it("defines every command without arguments, and for help or a typo", () => {
+describe("the registry", () => {
+  it("loads each command under its own name, in the order the whole program lists them", async () => {
     const all = buildProgram().commands.map((command) => command.name());
-    expect(all).toEqual(
-      expect.arrayContaining([
-        "list-slots",
-        "init-token",
-        "keygen",
-        "version",
-        "encrypt",
-        "wrap",
-        "edit-object",
-      ]),
-    );
-    expect(buildProgram(["--help"]).commands.map((command) => command.name())).toEqual(all);
-    expect(buildProgram(["keygn"]).commands.map((command) => command.name())).toEqual(all);
+    expect(all).toEqual(COMMAND_NAMES);
+    for (const name of COMMAND_NAMES) {
+      const define = await COMMAND_LOADERS[name]();
+      expect(define().name()).toBe(name);
+    }
   });
 
-  it("defines only the named command", () => {
-    const program = buildProgram(["--module", "m.so", "list-objects", "--type", "cert"]);
-    expect(program.commands.map((command) => command.name())).toEqual(["list-objects"]);
+  it("hides only the completion scripts' helper from help", () => {
+    const hidden = buildProgram()
+      .commands.filter((command) => (command as unknown as { _hidden: boolean })._hidden)
+      .map((command) => command.name());
+    expect(hidden).toEqual(["__complete"]);
   });
 });

@@ -75,7 +75,7 @@ describe("resolveAliases", () => {
 
   it("refuses a conflict in a real command before any token is opened", async () => {
     const argv = ["req", "-i", "a", "--key", "b", "-d", "/CN=x", "--module", "/nonexistent.so"];
-    await expect(buildProgram(argv).parseAsync(argv, { from: "user" })).rejects.toMatchObject({
+    await expect(buildProgram().parseAsync(argv, { from: "user" })).rejects.toMatchObject({
       kind: "usage",
       message: expect.stringContaining("-i is the old name of -k/--key") as unknown,
     });

@@ -1,0 +1,106 @@
+/**
+ * Starts tsp11 from its one-file bundle (dist/tsp11.cjs). The build leaves next to it a V8
+ * code cache made by the Node.js that built it: given that cache, V8 neither parses nor
+ * compiles the bundle's code at start-up, which is most of what a command costs over Node's
+ * own start. Under another Node.js the bundle is loaded by Node's loader, through Node's own
+ * on-disk compile cache where it has one (22.1 and later; NODE_DISABLE_COMPILE_CACHE=1 turns
+ * it off), else compiled from source at every start (slower, same behaviour). With -v it is
+ * always Node's loader, so stack traces map back to the sources.
+ *
+ * Kept apart from the bundle (dist/launch.js) and small: it runs before anything else.
+ */
+import { readFileSync } from "node:fs";
+import Module, { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Script } from "node:vm";
+
+/** What the build records of the cache: the runtime it is good for. */
+export interface CodeCacheInfo {
+  node: string;
+  v8: string;
+  arch: string;
+}
+
+/** How this start compiled the bundle (`tsp11 info` says it). */
+export type StartMode = "code-cache" | "node-compile-cache" | "compiled" | "node-loader";
+
+interface Bundle {
+  main(argv: string[], start: StartMode): Promise<void>;
+}
+
+const dist = dirname(fileURLToPath(import.meta.url));
+export const BUNDLE = join(dist, "tsp11.cjs");
+export const CODE_CACHE = `${BUNDLE}.cache`;
+export const CODE_CACHE_INFO = `${CODE_CACHE}.json`;
+
+/** The runtime a code cache made now is good for. */
+export function currentRuntime(): CodeCacheInfo {
+  return { node: process.version, v8: process.versions.v8, arch: process.arch };
+}
+
+/** The build's code cache when it was made for this runtime; undefined otherwise. */
+function cacheForThisRuntime(): Buffer | undefined {
+  try {
+    const info = JSON.parse(readFileSync(CODE_CACHE_INFO, "utf8")) as CodeCacheInfo;
+    const runtime = currentRuntime();
+    if (info.v8 !== runtime.v8 || info.arch !== runtime.arch) return undefined;
+    return readFileSync(CODE_CACHE);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Compiles the bundle as Node's CommonJS loader would, from the cache when V8 takes it. The
+ * build compiles the copy it is about to move in place (`source`) under its final name.
+ */
+export function compileBundle(
+  cachedData?: Buffer,
+  source = BUNDLE,
+  filename = source,
+): { script: Script; exports: Bundle } {
+  const script = new Script(Module.wrap(readFileSync(source, "utf8")), { filename, cachedData });
+  const module = { exports: {} as Bundle };
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  run.call(
+    module.exports,
+    module.exports,
+    createRequire(filename),
+    module,
+    filename,
+    dirname(filename),
+  );
+  return { script, exports: module.exports };
+}
+
+/** Node's own compile cache (Node 22.1+), on for this process if it can be. */
+function nodeCompileCache(): boolean {
+  const { enableCompileCache, constants } = Module as unknown as {
+    enableCompileCache?: () => { status: number };
+    constants?: { compileCacheStatus?: { ENABLED: number; ALREADY_ENABLED: number } };
+  };
+  const statuses = constants?.compileCacheStatus;
+  if (!enableCompileCache || !statuses) return false;
+  const { status } = enableCompileCache();
+  return status === statuses.ENABLED || status === statuses.ALREADY_ENABLED;
+}
+
+function loadedByNode(): Bundle {
+  return createRequire(import.meta.url)(BUNDLE) as Bundle;
+}
+
+export async function launch(argv: string[]): Promise<void> {
+  if (argv.includes("-v") || argv.includes("--verbose")) {
+    await loadedByNode().main(argv, "node-loader");
+    return;
+  }
+  const cachedData = cacheForThisRuntime();
+  if (cachedData) {
+    const { script, exports } = compileBundle(cachedData);
+    await exports.main(argv, script.cachedDataRejected ? "compiled" : "code-cache");
+    return;
+  }
+  const cached = nodeCompileCache();
+  await loadedByNode().main(argv, cached ? "node-compile-cache" : "compiled");
+}

@@ -1,0 +1,124 @@
+/**
+ * Start-up (src/launch.ts): bin/tsp11 compiles the bundle from the build's V8 code cache when
+ * it was made for the running Node.js, and otherwise falls back to Node's loader (and its
+ * compile cache where it has one) or a plain compile, with the same output and exit codes
+ * every way. The fallbacks run on a copy of dist/ whose cache is missing, refused or made
+ * for another V8.
+ */
+import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TempToken } from "../helpers/softhsm.js";
+import { BIN, PIN, runCommand, softhsmAvailable, tempToken } from "../helpers/softhsm.js";
+
+const ROOT = resolve(BIN, "../..");
+const DIST = join(ROOT, "dist");
+
+interface CacheInfo {
+  v8: string;
+}
+
+async function builtFor(): Promise<CacheInfo | undefined> {
+  try {
+    return JSON.parse(await readFile(join(DIST, "tsp11.cjs.cache.json"), "utf8")) as CacheInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+describe.skipIf(!softhsmAvailable())("start-up", () => {
+  let token: TempToken;
+  let copy: string;
+  beforeAll(async () => {
+    token = await tempToken();
+    await token.tsp11(["keygen", "--key-type", "ec:prime256v1", "--label", "k", "--pin", PIN]);
+    copy = token.path("copy");
+    await mkdir(join(copy, "bin"), { recursive: true });
+    await cp(BIN, join(copy, "bin", "tsp11"));
+  });
+  afterAll(async () => {
+    await token[Symbol.asyncDispose]();
+  });
+
+  /** bin/tsp11 of a copy of dist/ changed by `change`; pkcs11js from the project's node_modules. */
+  async function copyOfDist(change: (dist: string) => Promise<void>): Promise<string> {
+    const dist = join(copy, "dist");
+    await rm(dist, { recursive: true, force: true });
+    await cp(DIST, dist, { recursive: true });
+    await change(dist);
+    return join(copy, "bin", "tsp11");
+  }
+
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({
+    ...token.env,
+    NODE_PATH: join(ROOT, "node_modules"),
+    NODE_DISABLE_COMPILE_CACHE: "1",
+    ...extra,
+  });
+
+  async function startOf(bin: string, extra: NodeJS.ProcessEnv = {}): Promise<string> {
+    const result = await runCommand(bin, ["version", "--json"], { env: env(extra) });
+    expect(result.code, result.stderr).toBe(0);
+    return (JSON.parse(result.stdout) as { start: string }).start;
+  }
+
+  /** The same listing, PEM and exit codes as the installed bin/tsp11. */
+  async function behavesAsBuilt(bin: string): Promise<void> {
+    const listing = ["list-objects", "--json", "--pin", PIN];
+    const expected = await runCommand(BIN, listing, { env: token.env });
+    const got = await runCommand(bin, listing, { env: env() });
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stdout).toBe(expected.stdout);
+    const pem = await runCommand(bin, ["read-object", "--type", "pubkey", "--label", "k"], {
+      env: env(),
+    });
+    expect(pem.stdout).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+    const wrongPin = await runCommand(bin, ["list-objects", "--pin", "0000"], { env: env() });
+    expect(wrongPin.code).toBe(4);
+    expect(wrongPin.stderr).toMatch(/^tsp11: .*CKR_PIN_INCORRECT/);
+  }
+
+  it("starts from the build's code cache under the Node.js that built it", async () => {
+    const info = await builtFor();
+    const start = await startOf(BIN);
+    if (info?.v8 === process.versions.v8) expect(start).toBe("code-cache");
+    else expect(["node-compile-cache", "compiled"]).toContain(start);
+  });
+
+  it("compiles the bundle when the cache is missing, refused or made for another V8", async () => {
+    const variants: [string, (dist: string) => Promise<void>][] = [
+      ["missing", (dist) => rm(join(dist, "tsp11.cjs.cache.json"))],
+      ["refused", (dist) => writeFile(join(dist, "tsp11.cjs.cache"), "not a code cache")],
+      [
+        "another V8",
+        (dist) =>
+          writeFile(
+            join(dist, "tsp11.cjs.cache.json"),
+            JSON.stringify({ node: "v0.0.0", v8: "0.0", arch: process.arch }),
+          ),
+      ],
+    ];
+    for (const [name, change] of variants) {
+      const bin = await copyOfDist(change);
+      expect(await startOf(bin), name).toBe("compiled");
+      await behavesAsBuilt(bin);
+    }
+  });
+
+  it("uses an intact copy's cache, and Node's loader with -v", async () => {
+    const bin = await copyOfDist(() => Promise.resolve());
+    const info = await builtFor();
+    if (info?.v8 === process.versions.v8) expect(await startOf(bin)).toBe("code-cache");
+    await behavesAsBuilt(bin);
+    const verbose = await runCommand(bin, ["-v", "version", "--json"], { env: env() });
+    expect(JSON.parse(verbose.stdout)).toMatchObject({ start: "node-loader" });
+  });
+
+  it("keeps serve's web framework out of the bundle every command starts", async () => {
+    const map = JSON.parse(await readFile(join(DIST, "tsp11.cjs.map"), "utf8")) as {
+      sources: string[];
+    };
+    expect(map.sources.filter((source) => /node_modules\/fastify\//.test(source))).toEqual([]);
+    expect(map.sources.some((source) => /src\/serve\/server\.ts$/.test(source))).toBe(true);
+  });
+});
