@@ -73,6 +73,9 @@ await build({
   entryPoints: { tsp11: "src/main.ts" },
   outExtension: { ".js": ".cjs" },
   format: "cjs",
+  // import() of what stays outside (node: builtins, fastify) as require(): the bundle runs as
+  // a vm.Script under the code cache, where a real import() has no loader to call.
+  supported: { "dynamic-import": false },
   // fastify (with its forty dependencies, half the bundle) is loaded from node_modules by
   // `tsp11 serve` alone, which starts once: every other start neither reads nor caches it.
   external: ["pkcs11js", "fastify"],

@@ -252,8 +252,13 @@ function recoverAttributes(usage: readonly Usage[]): {
   return { privateKey: { signRecover: asked }, publicKey: { verifyRecover: asked } };
 }
 
+/** Sessions already checked for incomplete keys: a batch of keygens searches once. */
+const checkedForIncomplete = new WeakSet<object>();
+
 /** Keys a killed keygen left (INCOMPLETE_ID): named on stderr so they can be deleted. */
 function warnIncomplete(scope: TokenScope, hooks: KeygenHooks): void {
+  if (checkedForIncomplete.has(scope.session)) return;
+  checkedForIncomplete.add(scope.session);
   const found = scope.session.findObjects({ id: INCOMPLETE_ID });
   if (found.length === 0) return;
   const labels = new Set(found.map((handle) => scope.session.read(handle, ["label"]).label ?? ""));

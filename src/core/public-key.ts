@@ -20,25 +20,33 @@ export interface PublicKeyMaterial {
   ecPoint?: Buffer;
 }
 
-/** Reads the public material of a key object (public key, or RSA private key). */
+/** The attributes that hold each key type's public value. */
+const PUBLIC_ATTRIBUTES = {
+  rsa: ["modulus", "publicExponent"],
+  ec: ["ecParams", "ecPoint"],
+  "ec-edwards": ["ecParams", "ecPoint"],
+  "ec-montgomery": ["ecParams", "ecPoint"],
+} as const;
+
+/**
+ * Reads the public material of a key object (public key, or RSA private key): its key type,
+ * then that type's two attributes in one read (an EC private key lacks the point: no
+ * material). One read of all five would be refused for the three every key lacks, and cost a
+ * read per attribute after.
+ */
 export function readPublicMaterial(
   session: TokenSession,
   handle: Handle,
 ): PublicKeyMaterial | undefined {
-  const values = session.read(handle, [
-    "keyType",
-    "modulus",
-    "publicExponent",
-    "ecParams",
-    "ecPoint",
-  ]);
-  const keyType = values.keyType === undefined ? undefined : keyTypeName(values.keyType);
-  if (keyType === "rsa" && values.modulus && values.publicExponent) {
-    return { keyType, modulus: values.modulus, publicExponent: values.publicExponent };
+  const { keyType: value } = session.read(handle, ["keyType"]);
+  const keyType = value === undefined ? undefined : keyTypeName(value);
+  if (keyType === "rsa") {
+    const { modulus, publicExponent } = session.tryRead(handle, PUBLIC_ATTRIBUTES.rsa) ?? {};
+    return modulus && publicExponent ? { keyType, modulus, publicExponent } : undefined;
   }
-  const ecLike = keyType === "ec" || keyType === "ec-edwards" || keyType === "ec-montgomery";
-  if (ecLike && values.ecParams && values.ecPoint) {
-    return { keyType, ecParams: values.ecParams, ecPoint: values.ecPoint };
+  if (keyType === "ec" || keyType === "ec-edwards" || keyType === "ec-montgomery") {
+    const { ecParams, ecPoint } = session.tryRead(handle, PUBLIC_ATTRIBUTES[keyType]) ?? {};
+    return ecParams && ecPoint ? { keyType, ecParams, ecPoint } : undefined;
   }
   return undefined;
 }

@@ -140,11 +140,33 @@ interface TokenKeyInfo {
   spki: Uint8Array | undefined;
 }
 
+/**
+ * The key objects with this id (every one without an id): one search by id whatever the class
+ * (each search costs SoftHSM a pass over every object), the class read with the id and label.
+ */
+function keyHandles(session: TokenSession, id?: Uint8Array): Handle[][] {
+  if (id === undefined) {
+    return [
+      session.findObjects({ class: CLASS_VALUES["private-key"] }),
+      session.findObjects({ class: CLASS_VALUES["public-key"] }),
+    ];
+  }
+  return [session.findObjects({ id })];
+}
+
+const KEY_CLASS_OF_VALUE = new Map<number, "private-key" | "public-key">([
+  [CLASS_VALUES["private-key"], "private-key"],
+  [CLASS_VALUES["public-key"], "public-key"],
+]);
+
 function tokenKeys(session: TokenSession, id?: Uint8Array): TokenKeyInfo[] {
   const keys: TokenKeyInfo[] = [];
-  for (const cls of ["private-key", "public-key"] as const) {
-    for (const handle of session.findObjects({ class: CLASS_VALUES[cls], id })) {
-      const { id: keyId, label } = session.read(handle, ["id", "label"]);
+  for (const handles of keyHandles(session, id)) {
+    for (const handle of handles) {
+      const values = session.read(handle, ["class", "id", "label"]);
+      const cls = KEY_CLASS_OF_VALUE.get(values.class ?? -1);
+      if (!cls) continue;
+      const { id: keyId, label } = values;
       const material = readPublicMaterial(session, handle);
       let spki: Uint8Array | undefined;
       try {
@@ -155,7 +177,8 @@ function tokenKeys(session: TokenSession, id?: Uint8Array): TokenKeyInfo[] {
       keys.push({ handle, cls, id: keyId ?? new Uint8Array(), label: label ?? "", spki });
     }
   }
-  return keys;
+  // Private keys first, as they are named (the search by id finds them in the module's order).
+  return keys.sort((a, b) => Number(a.cls === "public-key") - Number(b.cls === "public-key"));
 }
 
 /** Private keys first: their label is the one a certificate should carry. */

@@ -114,6 +114,11 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     expect(JSON.parse(verbose.stdout)).toMatchObject({ start: "node-loader" });
   });
 
+  it("has no import() left in the bundle: a vm.Script has no loader to run one", async () => {
+    const bundle = await readFile(join(DIST, "tsp11.cjs"), "utf8");
+    expect(bundle.match(/\bimport\(/g) ?? []).toEqual([]);
+  });
+
   it("keeps serve's web framework out of the bundle every command starts", async () => {
     const map = JSON.parse(await readFile(join(DIST, "tsp11.cjs.map"), "utf8")) as {
       sources: string[];
