@@ -31,13 +31,17 @@ export function tempStore(label = "bench", pin = "1234") {
   return { dir, env };
 }
 
-/** Wall time of one run in ms, its CPU time (user + system) in ms and peak RSS in MB (GNU time). */
-export function measure(command, args, env) {
+/**
+ * Wall time of one run in ms, its CPU time (user + system) in ms and peak RSS in MiB (GNU time).
+ * stdout is a pipe, or /dev/null with `stdout: "null"`.
+ */
+export function measure(command, args, env, stdout = "pipe") {
   const started = process.hrtime.bigint();
   const result = spawnSync("/usr/bin/time", ["-f", "%M %U %S", command, ...args], {
     env,
     encoding: "utf8",
     maxBuffer: 1 << 30,
+    stdio: ["ignore", stdout === "null" ? "ignore" : "pipe", "pipe"],
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr}`);
@@ -58,7 +62,7 @@ export function compare(candidates, rounds) {
   const rss = new Map(candidates.map((c) => [c.name, 0]));
   for (let round = 0; round < rounds; round++) {
     for (const candidate of candidates) {
-      const run = measure(candidate.command, candidate.args, candidate.env);
+      const run = measure(candidate.command, candidate.args, candidate.env, candidate.stdout);
       times.get(candidate.name).push(run.ms);
       cpu.get(candidate.name).push(run.cpuMs);
       rss.set(candidate.name, Math.max(rss.get(candidate.name), run.rssMb));

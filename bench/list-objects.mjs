@@ -1,15 +1,17 @@
-// Listing: `tsp11 list-objects` on a token holding 10,000 public objects, against
-// `pkcs11-tool -O` and a plain pkcs11js enumeration (find + one attribute read per object),
-// with peak RSS. Targets: tsp11 <= 0.5x pkcs11-tool, <= 145 MB, linear in the object count.
+// Listing (issue 14): `tsp11 list-objects` on a token of P-256 public keys (labels obj-NNNNN,
+// 4-byte ids), against `pkcs11-tool -O` and a bare pkcs11js enumeration that reads the same
+// attributes, with peak RSS side by side. Target: tsp11's peak RSS <= the bare enumeration's
+// + 10 MiB, and flat in the object count beyond SoftHSM's own share (compare the counts).
+// Usage: node bench/list-objects.mjs [counts=2500,10000] [rounds=3]
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { compare, printTable, SOFTHSM, tempStore, TSP11 } from "./lib.mjs";
+import { compare, SOFTHSM, tempStore, TSP11 } from "./lib.mjs";
 
 const counts = (process.argv[2] ?? "2500,10000").split(",").map(Number);
-const rounds = Number(process.argv[3] ?? 5);
+const rounds = Number(process.argv[3] ?? 3);
 
-// Filling the token through pkcs11js directly is fastest: public EC keys and data objects.
+// Filling the token through pkcs11js directly is fastest.
 const fill = `
 import pkcs11js from "pkcs11js";
 const [count] = process.argv.slice(2).map(Number);
@@ -21,18 +23,17 @@ p.C_Login(s, pkcs11js.CKU_USER, "1234");
 const point = Buffer.concat([Buffer.from([4, 65, 4]), Buffer.alloc(64, 7)]);
 for (let i = 0; i < count; i++) {
   const id = Buffer.alloc(4); id.writeUInt32BE(i);
-  const common = [{ type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_PRIVATE, value: false },
-    { type: pkcs11js.CKA_LABEL, value: "obj-" + i }];
-  p.C_CreateObject(s, i % 2 ? [...common, { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_DATA },
-      { type: pkcs11js.CKA_VALUE, value: Buffer.from("data " + i) }]
-    : [...common, { type: pkcs11js.CKA_ID, value: id }, { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-      { type: pkcs11js.CKA_EC_PARAMS, value: Buffer.from("06082a8648ce3d030107", "hex") }, { type: pkcs11js.CKA_EC_POINT, value: point },
-      { type: pkcs11js.CKA_VERIFY, value: true }]);
+  p.C_CreateObject(s, [{ type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_PRIVATE, value: false },
+    { type: pkcs11js.CKA_LABEL, value: "obj-" + String(i).padStart(5, "0") }, { type: pkcs11js.CKA_ID, value: id },
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+    { type: pkcs11js.CKA_EC_PARAMS, value: Buffer.from("06082a8648ce3d030107", "hex") }, { type: pkcs11js.CKA_EC_POINT, value: point },
+    { type: pkcs11js.CKA_VERIFY, value: true }]);
 }
 p.C_Logout(s); p.C_CloseSession(s); p.C_Finalize();
 `;
 
-// The reference enumeration: every object, one templated read each, as plain JSON.
+// The bare enumeration: one search, then one read per object of the attributes list-objects
+// reads for a public key, each object's text written as it is read.
 const enumerate = `
 import pkcs11js from "pkcs11js";
 const p = new pkcs11js.PKCS11(); p.load(${JSON.stringify(SOFTHSM)});
@@ -42,11 +43,16 @@ const s = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
 p.C_FindObjectsInit(s, []);
 const handles = []; for (;;) { const batch = p.C_FindObjects(s, 1024); handles.push(...batch); if (batch.length < 1024) break; }
 p.C_FindObjectsFinal(s);
-const out = handles.map((h) => {
-  const [cls, label] = p.C_GetAttributeValue(s, h, [{ type: pkcs11js.CKA_CLASS }, { type: pkcs11js.CKA_LABEL }]);
-  return { class: cls.value.readUInt32LE(0), label: label.value.toString() };
-});
-process.stdout.write(JSON.stringify(out));
+const types = [pkcs11js.CKA_CLASS, pkcs11js.CKA_LABEL, pkcs11js.CKA_ID, pkcs11js.CKA_PRIVATE, pkcs11js.CKA_VERIFY,
+  pkcs11js.CKA_ENCRYPT, pkcs11js.CKA_DERIVE, pkcs11js.CKA_WRAP, pkcs11js.CKA_VERIFY_RECOVER, pkcs11js.CKA_KEY_TYPE,
+  pkcs11js.CKA_EC_PARAMS];
+let text = "";
+for (const h of handles) {
+  const values = p.C_GetAttributeValue(s, h, types.map((type) => ({ type })));
+  text += JSON.stringify(values.map((a) => a.value.toString("hex"))) + "\\n";
+  if (text.length > 65536) { process.stdout.write(text); text = ""; }
+}
+process.stdout.write(text);
 p.C_CloseSession(s); p.C_Finalize();
 `;
 
@@ -58,29 +64,38 @@ for (const count of counts) {
   writeFileSync(enumScript, enumerate);
   try {
     execFileSync(process.execPath, [fillScript, String(count)], { env, stdio: "inherit" });
+    const tsp11 = (name, args, stdout) => ({
+      name,
+      command: process.execPath,
+      args: [TSP11, "list-objects", ...args],
+      env,
+      stdout,
+    });
     const rows = compare(
       [
-        { name: "pkcs11-tool -O", command: "pkcs11-tool", args: ["--module", SOFTHSM, "-O"], env },
-        { name: "pkcs11js enumeration", command: process.execPath, args: [enumScript], env },
+        { name: "pkcs11js enumeration (pipe)", command: process.execPath, args: [enumScript], env },
         {
-          name: "tsp11 list-objects --json",
-          command: process.execPath,
-          args: [TSP11, "list-objects", "--json"],
+          name: "pkcs11-tool -O (pipe)",
+          command: "pkcs11-tool",
+          args: ["--module", SOFTHSM, "-O"],
           env,
         },
-        {
-          name: "tsp11 list-objects (table)",
-          command: process.execPath,
-          args: [TSP11, "list-objects"],
-          env,
-        },
+        tsp11("tsp11 list-objects --json >/dev/null", ["--json"], "null"),
+        tsp11("tsp11 list-objects --json (pipe)", ["--json"]),
+        tsp11("tsp11 list-objects (TSV pipe)", []),
       ],
       rounds,
     );
+    const bare = rows[0];
     console.log(
-      `\nlist-objects, ${count} public objects (${dir}), median of ${rounds} interleaved runs`,
+      `\nlist-objects, ${count} P-256 public keys, median of ${rounds} runs, peak RSS over all`,
     );
-    printTable(rows, "pkcs11-tool -O");
+    for (const row of rows) {
+      const diff = row.peakRssMb - bare.peakRssMb;
+      console.log(
+        `${row.name.padEnd(38)} ${row.medianMs.toFixed(0).padStart(6)} ms  peak RSS ${row.peakRssMb.toFixed(1).padStart(6)} MiB  ${row === bare ? "" : `${diff >= 0 ? "+" : ""}${diff.toFixed(1)} MiB vs bare`}`,
+      );
+    }
   } finally {
     execFileSync("rm", ["-rf", dir, fillScript, enumScript]);
   }

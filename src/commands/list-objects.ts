@@ -3,9 +3,9 @@ import type { ObjectJson, ObjectType } from "../core/list-objects.js";
 import { parseHexId } from "../options.js";
 import type { Output } from "../output/io.js";
 import type { Column } from "../output/render.js";
-import { printTable } from "../output/render.js";
+import { printRowsAsRead } from "../output/render.js";
 import { withContext } from "./shared.js";
-import { findListedObjects, settleIncomplete } from "../core/list-objects.js";
+import { streamListedObjects } from "../core/list-objects.js";
 import { objectFilterOf } from "../core/object-filter.js";
 
 const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
@@ -59,30 +59,30 @@ export function listObjectsCommand(): Command {
     .action(
       withContext<ListObjectsFlags>(async (flags, ctx) => {
         const filter = objectFilterOf(flags, ctx.uri);
-        let objects: ObjectJson[];
-        let hidden: boolean;
-        {
-          using scope = await ctx.openToken({ login: "if-pin", rw: false });
-          const listed = await findListedObjects(scope.session, scope.token, filter);
-          objects = settleIncomplete(scope, listed);
-          hidden = !scope.session.loggedIn && scope.token.loginRequired;
-        }
+        using scope = await ctx.openToken({ login: "if-pin", rw: false });
+        const listing = streamListedObjects(scope, filter);
+        const hidden = !scope.session.loggedIn && scope.token.loginRequired;
         if (
           hidden &&
-          (objects.length === 0 || filter.type === "privkey" || filter.type === "secret")
+          (listing.count === 0 || filter.type === "privkey" || filter.type === "secret")
         )
           ctx.output.warn(PRIVATE_HINT);
-        const incomplete = objects.filter((object) => object.incomplete);
-        if (incomplete.length > 0) ctx.output.warn(incompleteWarning(incomplete));
-        if (ctx.output.json) {
-          ctx.output.writeJson(objects);
-          return;
+        // Written as read, memory flat in the number of objects; the incomplete ones noted.
+        const incomplete: ObjectJson[] = [];
+        async function* objects(): AsyncGenerator<ObjectJson> {
+          for await (const object of listing.objects) {
+            if (object.incomplete) incomplete.push(object);
+            yield object;
+          }
         }
-        await printTable(ctx.output, objectColumns(ctx.output), objects, {
-          wide: flags.wide,
-          header: flags.header,
-          tsv: objectTsvColumns(ctx.output),
-        });
+        if (ctx.output.json) await ctx.output.writeJsonArray(objects());
+        else
+          await printRowsAsRead(ctx.output, objectColumns(ctx.output), objects(), {
+            wide: flags.wide,
+            header: flags.header,
+            tsv: objectTsvColumns(ctx.output),
+          });
+        if (incomplete.length > 0) ctx.output.warn(incompleteWarning(incomplete));
       }),
     );
 }

@@ -13,7 +13,7 @@ import type { Handle } from "../pkcs11/lib.js";
 import type { ObjectClass } from "../pkcs11/names.js";
 import { CLASS_VALUES, keyTypeName, URI_TYPES } from "../pkcs11/names.js";
 import type { ClassHint, ReadObject } from "./object-reader.js";
-import { ObjectReader, USAGE } from "./object-reader.js";
+import { CLASS_OF_VALUE, ObjectReader, USAGE } from "./object-reader.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenDescription } from "../pkcs11/select.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
@@ -258,25 +258,113 @@ export async function describeHandles(
 /**
  * A keygen running in another process gives its keys the provisional id too, for a moment:
  * a key listed with it is incomplete only if it still has it once no keygen holds the
- * token's lock. Keys that got their final id meanwhile are listed as complete.
+ * token's lock. A key that got its final id meanwhile, or is gone, is listed as complete.
  */
-export function settleIncomplete(scope: TokenScope, listed: ListedObject[]): ObjectJson[] {
-  const flagged = listed.filter((entry) => entry.object.incomplete);
-  if (flagged.length > 0 && !isTokenLockHeld(lockKeyOf(scope))) {
-    for (const entry of flagged) {
-      let id: Buffer | undefined;
-      try {
-        id = scope.session.read(entry.handle, ["id"]).id;
-      } catch {
-        id = undefined; // gone: a keygen undid it
-      }
-      if (id !== undefined && isIncompleteId(id)) continue;
-      delete entry.object.incomplete;
-    }
-  } else {
-    for (const entry of flagged) delete entry.object.incomplete;
+function stillIncomplete(scope: TokenScope, handle: Handle): boolean {
+  if (isTokenLockHeld(lockKeyOf(scope))) return false;
+  let id: Buffer | undefined;
+  try {
+    id = scope.session.read(handle, ["id"]).id;
+  } catch {
+    return false; // gone: a keygen undid it
   }
-  return listed.map((entry) => entry.object);
+  return id !== undefined && isIncompleteId(id);
+}
+
+/** What the listing is sorted by: all that is kept of an object until its turn comes. */
+interface SortKey {
+  handle: Handle;
+  cls: ObjectClass;
+  id: string;
+  label: string;
+}
+
+/** Reads objects' sort keys, one read each (data objects have no CKA_ID to ask for). */
+class SortKeyReader {
+  readonly #session: TokenSession;
+  readonly #known: ObjectClass | undefined;
+  /** Objects come in runs: after a data object, the next is read as one first. */
+  #lastWasData = false;
+
+  constructor(session: TokenSession, known: ObjectClass | undefined) {
+    this.#session = session;
+    this.#known = known;
+  }
+
+  /** The key; undefined for a class the listing does not show or an object gone meanwhile. */
+  read(handle: Handle): SortKey | undefined {
+    try {
+      return this.#read(handle);
+    } catch (error) {
+      if (isCkr(error, "CKR_OBJECT_HANDLE_INVALID")) return undefined;
+      throw error;
+    }
+  }
+
+  #read(handle: Handle): SortKey | undefined {
+    const session = this.#session;
+    let cls = this.#known;
+    let values: Pick<AttributeValues, "class" | "id" | "label">;
+    if (cls === "data") values = session.read(handle, ["label"]);
+    else if (cls) values = session.read(handle, ["id", "label"]);
+    else {
+      const guess = this.#lastWasData
+        ? undefined
+        : session.tryRead(handle, ["class", "id", "label"]);
+      values = guess ?? session.read(handle, ["class", "label"]);
+      cls = CLASS_OF_VALUE.get(values.class ?? -1);
+      if (!cls) return undefined;
+      // Read as a data object but not one: its id in a read of its own.
+      if (cls !== "data" && !guess) values.id = session.read(handle, ["id"]).id;
+    }
+    this.#lastWasData = cls === "data";
+    return {
+      handle,
+      cls,
+      id: (values.id ?? EMPTY).toString("hex"),
+      label: values.label ?? "",
+    };
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A listing written as it is read: how many objects it holds, and the objects in order. */
+export interface ObjectStream {
+  count: number;
+  objects: AsyncIterable<ObjectJson>;
+}
+
+/**
+ * The listing one object at a time, in the listing's order, for output written as objects
+ * are read (memory flat in the number of objects): each object's sort key (id, class,
+ * label) is read and sorted first, then each object is read whole in its turn, described,
+ * its incomplete flag settled, and handed on. Keeping only the keys keeps V8's young
+ * generation small too: little survives a scavenge, so it never grows to its maximum.
+ */
+export function streamListedObjects(scope: TokenScope, options: ListObjectsOptions): ObjectStream {
+  const { session, token } = scope;
+  const known = options.type ? CLASS_OF_TYPE[options.type] : undefined;
+  const keyReader = new SortKeyReader(session, known);
+  const keys: SortKey[] = [];
+  for (const handle of findAll(session, options)) {
+    const key = keyReader.read(handle);
+    if (key) keys.push(key);
+  }
+  keys.sort(compareSortKeys);
+  async function* objects(): AsyncGenerator<ObjectJson> {
+    const reader = new ObjectReader(session);
+    let readCertificate: CertificateReader | undefined;
+    for (const key of keys) {
+      const item = readUnlessGone(reader, key.handle, { cls: key.cls, certain: true });
+      if (!item) continue;
+      if (item.cls === "certificate") readCertificate ??= await certificateReader();
+      const object = describe(token, item, readCertificate);
+      if (object.incomplete && !stillIncomplete(scope, key.handle)) delete object.incomplete;
+      yield object;
+    }
+  }
+  return { count: keys.length, objects: objects() };
 }
 
 export async function runListObjects(
@@ -297,10 +385,25 @@ const CLASS_ORDER: readonly ObjectClass[] = [
 
 /** Grouped by id, so a key pair and its certificate stand together. */
 function compareObjects(a: ObjectJson, b: ObjectJson): number {
+  return compareOrder(a.id, a.class, a.label, b.id, b.class, b.label);
+}
+
+function compareSortKeys(a: SortKey, b: SortKey): number {
+  return compareOrder(a.id, a.cls, a.label, b.id, b.cls, b.label);
+}
+
+function compareOrder(
+  idA: string,
+  clsA: ObjectClass,
+  labelA: string,
+  idB: string,
+  clsB: ObjectClass,
+  labelB: string,
+): number {
   return (
-    compareText(a.id, b.id) ||
-    CLASS_ORDER.indexOf(a.class) - CLASS_ORDER.indexOf(b.class) ||
-    compareText(a.label, b.label)
+    compareText(idA, idB) ||
+    CLASS_ORDER.indexOf(clsA) - CLASS_ORDER.indexOf(clsB) ||
+    compareText(labelA, labelB)
   );
 }
 

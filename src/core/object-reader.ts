@@ -80,7 +80,7 @@ function templateFor(kind: ObjectKind, allowed = false): AttributeName[] {
   return names;
 }
 
-const CLASS_OF_VALUE = new Map(
+export const CLASS_OF_VALUE = new Map(
   (Object.entries(CLASS_VALUES) as [ObjectClass, number][]).map(([cls, value]) => [value, cls]),
 );
 

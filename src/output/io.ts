@@ -72,6 +72,22 @@ export class Output {
     this.streams.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
+  /**
+   * A --json array written as its items come, byte for byte what writeJson writes for them
+   * all: memory holds one item's text and a chunk of output, not the whole document.
+   */
+  async writeJsonArray(items: AsyncIterable<unknown>): Promise<void> {
+    const out = new ChunkedWriter(this);
+    let first = true;
+    for await (const item of items) {
+      // One level in: every line of the item two spaces in (JSON strings hold no newline).
+      out.add(`${first ? "[\n" : ",\n"}  ${JSON.stringify(item, null, 2).replace(/\n/g, "\n  ")}`);
+      first = false;
+    }
+    out.add(first ? "[]\n" : "\n]\n");
+    out.flush();
+  }
+
   write(text: string): void {
     this.streams.stdout.write(text);
   }
@@ -95,5 +111,28 @@ export class Output {
 
   error(line: string): void {
     this.streams.stderr.write(`${line}\n`);
+  }
+}
+
+/** Output gathered into writes of about 64 KiB: a write per row would cost a system call each. */
+export class ChunkedWriter {
+  readonly #output: Output;
+  #pending: string[] = [];
+  #size = 0;
+
+  constructor(output: Output) {
+    this.#output = output;
+  }
+
+  add(text: string): void {
+    this.#pending.push(text);
+    this.#size += text.length;
+    if (this.#size >= 65536) this.flush();
+  }
+
+  flush(): void {
+    if (this.#pending.length > 0) this.#output.write(this.#pending.join(""));
+    this.#pending = [];
+    this.#size = 0;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { stripVTControlCharacters } from "node:util";
 import type { Output } from "./io.js";
+import { ChunkedWriter } from "./io.js";
 
 export interface Column<T> {
   header: string;
@@ -144,13 +145,49 @@ function fitToTerminal<T>(
   return { visible: kept, cells: fitted };
 }
 
+function tsvLine<T>(columns: Column<T>[], row: T): string {
+  // A tab or newline inside a value would shift every later column: shown as a space.
+  return `${columns.map((column) => column.value(row).replace(/[\t\n\r]/g, " ")).join("\t")}\n`;
+}
+
+function tsvHeader<T>(columns: Column<T>[]): string {
+  return `${columns.map((column) => column.header).join("\t")}\n`;
+}
+
 function printTsv<T>(output: Output, columns: Column<T>[], rows: T[], header: boolean): void {
-  if (header) output.write(`${columns.map((column) => column.header).join("\t")}\n`);
-  for (const row of rows) {
-    // A tab or newline inside a value would shift every later column: shown as a space.
-    const line = columns.map((column) => column.value(row).replace(/[\t\n\r]/g, " "));
-    output.write(`${line.join("\t")}\n`);
+  if (header) output.write(tsvHeader(columns));
+  for (const row of rows) output.write(tsvLine(columns, row));
+}
+
+/**
+ * printTable for rows that come one at a time (a listing as it is read). Piped, each row is
+ * written as it comes, in chunks. A terminal table's columns are fitted to their widest
+ * cells, which only the last row settles: there the rows are gathered first (a terminal is
+ * read by a person; thousands of rows are for pipes). Under --quiet the rows are still
+ * drawn, for what the caller notes on the way, and nothing is written.
+ */
+export async function printRowsAsRead<T>(
+  output: Output,
+  columns: Column<T>[],
+  rows: AsyncIterable<T>,
+  options: TableOptions<T> = {},
+): Promise<void> {
+  if (output.settings.quiet) {
+    const drain = rows[Symbol.asyncIterator]();
+    while (!(await drain.next()).done);
+    return;
   }
+  if (output.stdoutTTY) {
+    const all: T[] = [];
+    for await (const row of rows) all.push(row);
+    await printTable(output, columns, all, options);
+    return;
+  }
+  const tsv = options.tsv ?? columns;
+  const out = new ChunkedWriter(output);
+  if (options.header === true) out.add(tsvHeader(tsv));
+  for await (const row of rows) out.add(tsvLine(tsv, row));
+  out.flush();
 }
 
 export async function printTable<T>(
