@@ -67,7 +67,7 @@ export function certCommand(): Command {
     )
     .action(
       withContext<CertFlags>(async (flags, ctx) => {
-        const { prepareCert, runCert } = await import("../lazy.js");
+        const { prepareCert, runCert } = await import("../core/cert.js");
         if (flags.import === true && flags.csr !== undefined) {
           throw new TspError(
             "usage",
@@ -97,7 +97,7 @@ export function certCommand(): Command {
           using scope = await ctx.openToken({ login: "required", rw: flags.import === true });
           made = await runCert(scope, selector, prepared, { warn });
           if (flags.import === true) {
-            const { prepareObject, runWriteObject } = await import("../lazy.js");
+            const { prepareObject, runWriteObject } = await import("../core/write-object.js");
             await runWriteObject(
               scope,
               prepareObject("cert", made.der),

@@ -66,7 +66,7 @@ export function deriveCommand(): Command {
       withContext<DeriveFlags>(async (flags, ctx) => {
         const selector = keySelectorOf(flags.key, flags.keyId, ctx.uri, "--key");
         const spec = checkDerivedSpec(flags.keyType);
-        const { parsePeerKey, runDerive } = await import("../lazy.js");
+        const { parsePeerKey, runDerive } = await import("../core/derive.js");
         const peer = parsePeerKey(await readInput(flags.peer, "peer public key"));
         using scope = await ctx.openToken({ login: "required", rw: true });
         const result = await runDerive(scope, selector, peer, {

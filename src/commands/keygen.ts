@@ -83,7 +83,7 @@ export function keygenCommand(): Command {
     )
     .action(
       withContext<KeygenFlags>(async (flags, ctx) => {
-        const { runKeygen } = await import("../lazy.js");
+        const { runKeygen } = await import("../core/keygen.js");
         let result: KeygenResult;
         {
           using scope = await ctx.openToken({ login: "required", rw: true });

@@ -39,7 +39,7 @@ export function readObjectCommand(): Command {
     )
     .action(
       withContext<ReadObjectFlags>(async (flags, ctx) => {
-        const { runReadObject } = await import("../lazy.js");
+        const { runReadObject } = await import("../core/read-object.js");
         const type = readTypeOf(flags.type, ctx.uri?.type);
         flags.type = type;
         const selector = keySelectorOf(flags.label, flags.id, ctx.uri, "--label");

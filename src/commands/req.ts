@@ -43,7 +43,7 @@ export function reqCommand(): Command {
     )
     .action(
       withContext<ReqFlags>(async (flags, ctx) => {
-        const { prepareReq, runReq } = await import("../lazy.js");
+        const { prepareReq, runReq } = await import("../core/req.js");
         // Key selector, DN and SANs are checked before the token is opened (exit 2, no PIN asked).
         const selector = keySelectorOf(flags.key, flags.id, ctx.uri);
         const prepared = prepareReq({

@@ -46,7 +46,7 @@ type Signing = typeof import("../core/signing.js");
 /** ECDSA's raw r‖s to the requested encoding (DER by default); other signatures as they are. */
 async function finisher(plan: SignaturePlan, format: SignFlags["format"]): Promise<Finish> {
   if (plan.keyType !== "ec" || format === "raw") return (raw) => raw;
-  const { ecdsaRawToDer } = await import("../lazy.js");
+  const { ecdsaRawToDer } = await import("../asn1/ecdsa.js");
   return (raw) => ecdsaRawToDer(raw);
 }
 

@@ -82,7 +82,10 @@ export function unwrapCommand(): Command {
         let publicKey: PublicKeyMaterial | undefined;
         let id = flags.id;
         if (flags.publicKey !== undefined) {
-          const { keyIdOf, prepareObject } = await import("../lazy.js");
+          const [{ keyIdOf }, { prepareObject }] = await Promise.all([
+            import("../core/public-key.js"),
+            import("../core/write-object.js"),
+          ]);
           const prepared = prepareObject("pubkey", await readInput(flags.publicKey, "public key"));
           if (prepared.type === "pubkey") publicKey = prepared.material;
           // keygen's SHA-1 rule, so a certificate written later pairs with the key.

@@ -54,7 +54,7 @@ async function preparer(plan: SignaturePlan, format: SignFlags["format"]): Promi
   if (fieldBytes === undefined) {
     throw usageError("the key's curve is unknown: give the signature as raw r‖s (--format raw)");
   }
-  const { ecdsaDerToRaw } = await import("../lazy.js");
+  const { ecdsaDerToRaw } = await import("../asn1/ecdsa.js");
   return (bytes) => {
     try {
       return ecdsaDerToRaw(bytes, fieldBytes);

@@ -123,7 +123,7 @@ export async function runImportCommand(
   ctx: CommandContext,
 ): Promise<void> {
   checkCombination(flags);
-  const { prepareImport, runImport } = await import("../lazy.js");
+  const { prepareImport, runImport } = await import("../core/import-key.js");
   // Read, decrypt and parse first: a bad file or pass phrase changes nothing on the token.
   const input =
     flags.type === "secret"

@@ -72,7 +72,7 @@ async function writeObjects(
   flags: WriteObjectFlags & { type: WriteType },
   ctx: CommandContext,
 ): Promise<void> {
-  const { prepareObject, runWriteChain, runWriteObject } = await import("../lazy.js");
+  const { prepareObject, runWriteChain, runWriteObject } = await import("../core/write-object.js");
   if (flags.chain === true && flags.type !== "cert") {
     throw new TspError("usage", "write-object: --chain goes with --type cert");
   }

@@ -141,7 +141,7 @@ type CertificateReader = (der: Uint8Array) => CertificateFields;
 
 /** Certificates' fields, with the ASN.1 stack loaded only when there is a certificate. */
 async function certificateReader(): Promise<CertificateReader> {
-  const { parseCertificate } = await import("../lazy.js");
+  const { parseCertificate } = await import("../asn1/cert.js");
   return (der) => {
     try {
       const cert = parseCertificate(der, { lenient: true });
