@@ -11,9 +11,9 @@
  */
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { delimiter, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../helpers/ports.js";
 import type { RunResult, TempToken } from "../helpers/softhsm.js";
 import { BIN, PIN, softhsmAvailable, tempToken } from "../helpers/softhsm.js";
 
@@ -143,15 +143,6 @@ async function examples(token: TempToken, command: string): Promise<string[]> {
     continued = line.endsWith("\\");
   }
   return lines;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  await new Promise((done) => server.close(done));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** A shell in the token's directory, with tsp11 on the PATH and HOME in the temp dir. */

@@ -12,10 +12,10 @@
  */
 import { readFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../helpers/ports.js";
 import { BIN, cleanEnv, runCommand, softhsmAvailable } from "../helpers/softhsm.js";
 
 const README = resolve(import.meta.dirname, "../../README.md");
@@ -41,15 +41,6 @@ export function runnableBlocks(markdown: string): Block[] {
     i = end;
   }
   return blocks;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  await new Promise((done) => server.close(done));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** One script: each block sourced from its own file, so LINENO counts from the block's start. */
