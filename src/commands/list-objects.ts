@@ -7,6 +7,7 @@ import { printRowsAsRead } from "../output/render.js";
 import { withContext } from "./shared.js";
 import { streamListedObjects } from "../core/list-objects.js";
 import { objectFilterOf } from "../core/object-filter.js";
+import { lockKeyOf, withTokenLock } from "../pkcs11/token-lock.js";
 
 const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
 
@@ -60,29 +61,33 @@ export function listObjectsCommand(): Command {
       withContext<ListObjectsFlags>(async (flags, ctx) => {
         const filter = objectFilterOf(flags, ctx.uri);
         using scope = await ctx.openToken({ login: "if-pin", rw: false });
-        const listing = streamListedObjects(scope, filter);
-        const hidden = !scope.session.loggedIn && scope.token.loginRequired;
-        if (
-          hidden &&
-          (listing.count === 0 || filter.type === "privkey" || filter.type === "secret")
-        )
-          ctx.output.warn(PRIVATE_HINT);
-        // Written as read, memory flat in the number of objects; the incomplete ones noted.
-        const incomplete: ObjectJson[] = [];
-        async function* objects(): AsyncGenerator<ObjectJson> {
-          for await (const object of listing.objects) {
-            if (object.incomplete) incomplete.push(object);
-            yield object;
+        // SoftHSM's file store crashes or misreads a token that another process is writing:
+        // the listing reads under the token's lock, as keygen and write-object write.
+        await withTokenLock(lockKeyOf(scope), "list-objects", async () => {
+          const listing = streamListedObjects(scope, filter);
+          const hidden = !scope.session.loggedIn && scope.token.loginRequired;
+          if (
+            hidden &&
+            (listing.count === 0 || filter.type === "privkey" || filter.type === "secret")
+          )
+            ctx.output.warn(PRIVATE_HINT);
+          // Written as read, memory flat in the number of objects; the incomplete ones noted.
+          const incomplete: ObjectJson[] = [];
+          async function* objects(): AsyncGenerator<ObjectJson> {
+            for await (const object of listing.objects) {
+              if (object.incomplete) incomplete.push(object);
+              yield object;
+            }
           }
-        }
-        if (ctx.output.json) await ctx.output.writeJsonArray(objects());
-        else
-          await printRowsAsRead(ctx.output, objectColumns(ctx.output), objects(), {
-            wide: flags.wide,
-            header: flags.header,
-            tsv: objectTsvColumns(ctx.output),
-          });
-        if (incomplete.length > 0) ctx.output.warn(incompleteWarning(incomplete));
+          if (ctx.output.json) await ctx.output.writeJsonArray(objects());
+          else
+            await printRowsAsRead(ctx.output, objectColumns(ctx.output), objects(), {
+              wide: flags.wide,
+              header: flags.header,
+              tsv: objectTsvColumns(ctx.output),
+            });
+          if (incomplete.length > 0) ctx.output.warn(incompleteWarning(incomplete));
+        });
       }),
     );
 }

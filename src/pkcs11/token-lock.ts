@@ -1,7 +1,8 @@
 /**
  * A per-token lock around check-then-create (keygen, write-object), across tsp11 processes
  * and across the requests of one `tsp11 serve`: without it, several processes asked for the
- * same label all see "no such key" and all create one.
+ * same label all see "no such key" and all create one. list-objects reads under it too:
+ * SoftHSM's file store crashes or misreads objects another process is writing.
  *
  * Node has no flock()/fcntl() locks, so the lock is a file, named by a hash of the module's
  * path and the token's serial, under $XDG_RUNTIME_DIR/tsp11 (else $TSP11_HOME/locks):
@@ -200,10 +201,10 @@ export function lockKeyOf(scope: TokenScope): TokenLockKey {
   return { modulePath: scope.module.path, serial: scope.token.serial, label: scope.token.label };
 }
 
-/** Whether a live process holds the token's lock right now (a keygen may be mid-way). */
+/** Whether another live process holds the token's lock right now (a keygen may be mid-way). */
 export function isTokenLockHeld(key: TokenLockKey): boolean {
   const holder = holderOf(lockPathOf(key), 0);
-  return holder !== "free";
+  return holder !== "free" && !(holder !== "garbled" && holder.pid === process.pid);
 }
 
 export function lockPathOf(key: TokenLockKey): string {
