@@ -7,7 +7,10 @@
  * it off), else compiled from source at every start (slower, same behaviour). With -v it is
  * always Node's loader, so stack traces map back to the sources.
  *
- * Kept apart from the bundle (dist/launch.js) and small: it runs before anything else.
+ * The cache is only ever made together with the bundle, in the build's staging directory that
+ * replaces dist/ whole, so it never meets another bundle; V8 itself refuses a cache made for
+ * other flags or another version. Kept apart from the bundle (dist/launch.js) and small: it
+ * runs before anything else.
  */
 import { readFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
@@ -22,7 +25,7 @@ export interface CodeCacheInfo {
   arch: string;
 }
 
-/** How this start compiled the bundle (`tsp11 info` says it). */
+/** How this start compiled the bundle (`tsp11 version` says it). */
 export type StartMode = "code-cache" | "node-compile-cache" | "compiled" | "node-loader";
 
 interface Bundle {
