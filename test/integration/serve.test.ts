@@ -686,7 +686,8 @@ describe.skipIf(!available)("serve: concurrency, graceful stop and logs", () => 
     const result = await generation;
     expectStatus(result, 201);
     expect(result.json).toMatchObject({ label: "big", bits: 4096 });
-    expect(result.headers.connection).toBe("close");
+    // The server exits with the keep-alive connection still open on the client's side. (The
+    // answer's Connection header depends on whether the generation ended before SIGTERM.)
     expect(await exit).toBe(0);
     agent.destroy();
     // New connections are refused once it stopped.
