@@ -84,7 +84,7 @@ export function completeCommand(): Command {
         verbose: false,
       });
       const ctx = new CommandContext(globalsOf(words), output);
-      const result = await complete(buildProgram(), words, () => liveSource(ctx));
+      const result = await complete(await buildProgram(), words, () => liveSource(ctx));
       const lines = result.kind === "files" ? [":files"] : [":words", ...result.words];
       output.write(`${lines.join("\n")}\n`);
     });

@@ -23,7 +23,7 @@ function visibleLongFlags(command: Command): string[] {
     );
 }
 
-const program = buildProgram();
+const program = await buildProgram();
 
 describe("option names", () => {
   // Global options are recognized after the command name too, and then win over a command's

@@ -36,7 +36,7 @@ describe("commandNamed", () => {
 
 describe("the registry", () => {
   it("loads each command under its own name, in the order the whole program lists them", async () => {
-    const all = buildProgram().commands.map((command) => command.name());
+    const all = (await buildProgram()).commands.map((command) => command.name());
     expect(all).toEqual(COMMAND_NAMES);
     for (const name of COMMAND_NAMES) {
       const define = await COMMAND_LOADERS[name]();
@@ -44,9 +44,9 @@ describe("the registry", () => {
     }
   });
 
-  it("hides only the completion scripts' helper from help", () => {
-    const hidden = buildProgram()
-      .commands.filter((command) => (command as unknown as { _hidden: boolean })._hidden)
+  it("hides only the completion scripts' helper from help", async () => {
+    const hidden = (await buildProgram()).commands
+      .filter((command) => (command as unknown as { _hidden: boolean })._hidden)
       .map((command) => command.name());
     expect(hidden).toEqual(["__complete"]);
   });

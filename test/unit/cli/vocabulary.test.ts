@@ -15,6 +15,8 @@ import {
   sharedOption,
 } from "../../../src/commands/vocabulary.js";
 
+const wholeProgram = await buildProgram();
+
 /** A command with the three shared options and their old spellings; parse returns its flags. */
 function parse(args: string[]): Record<string, unknown> {
   let flags: Record<string, unknown> = {};
@@ -75,7 +77,7 @@ describe("resolveAliases", () => {
 
   it("refuses a conflict in a real command before any token is opened", async () => {
     const argv = ["req", "-i", "a", "--key", "b", "-d", "/CN=x", "--module", "/nonexistent.so"];
-    await expect(buildProgram().parseAsync(argv, { from: "user" })).rejects.toMatchObject({
+    await expect((await buildProgram()).parseAsync(argv, { from: "user" })).rejects.toMatchObject({
       kind: "usage",
       message: expect.stringContaining("-i is the old name of -k/--key") as unknown,
     });
@@ -83,8 +85,7 @@ describe("resolveAliases", () => {
 });
 
 describe("help", () => {
-  const program = buildProgram();
-  for (const command of program.commands) {
+  for (const command of wholeProgram.commands) {
     it(`${command.name()} shows no old spelling`, () => {
       const help = command.helpInformation();
       for (const option of command.options.filter((o) => o instanceof AliasOption)) {
@@ -131,8 +132,7 @@ function oldSpellingsIn(words: string[]): string[] {
 }
 
 describe("examples use the shared names", () => {
-  const program = buildProgram();
-  for (const command of program.commands) {
+  for (const command of wholeProgram.commands) {
     it(`${command.name()} --help`, () => {
       for (const words of helpExamples(command)) expect(oldSpellingsIn(words)).toEqual([]);
     });
@@ -147,7 +147,7 @@ describe("examples use the shared names", () => {
 
   it("verify's FILE... example checks with the mechanism sign's FILE... example signs with", () => {
     const batch = (name: string) =>
-      helpExamples(program.commands.find((c) => c.name() === name) as Command).find((words) =>
+      helpExamples(wholeProgram.commands.find((c) => c.name() === name) as Command).find((words) =>
         words.some((word) => word.endsWith("*.tar.gz")),
       ) ?? [];
     const mechanism = (words: string[]) => words[words.indexOf("-m") + 1];
