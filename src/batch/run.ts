@@ -19,44 +19,49 @@ export type InputLine = { text: string } | { tooLong: number };
 
 /**
  * Lines of a byte stream, at most `maxLine` bytes each (without the newline; a trailing CR
- * is dropped). What goes beyond is skipped to the next newline, and the line reported as
- * too long. Chunks are pulled only as lines are consumed.
+ * is dropped). A line that grows past the bound is reported as too long at once (an endless
+ * line, `< /dev/zero`, gets its answer), and the rest of it is skipped to the next newline.
+ * Chunks are pulled only as lines are consumed.
  */
 export async function* ndjsonLines(
   source: AsyncIterable<Buffer | string>,
   maxLine: number = MAX_LINE,
 ): AsyncGenerator<InputLine> {
-  const line = { parts: [] as Buffer[], size: 0, tooLong: false };
-  const finish = (): InputLine => {
-    const done: InputLine = line.tooLong
-      ? { tooLong: maxLine }
-      : { text: Buffer.concat(line.parts, line.size).toString("utf8").replace(/\r$/, "") };
-    line.parts = [];
-    line.size = 0;
-    line.tooLong = false;
-    return done;
+  let parts: Buffer[] = [];
+  let size = 0;
+  /** The current line was reported too long: its rest is skipped. */
+  let skipping = false;
+  const text = (): InputLine => {
+    const done = Buffer.concat(parts, size).toString("utf8").replace(/\r$/, "");
+    parts = [];
+    size = 0;
+    return { text: done };
   };
-  const take = (piece: Buffer): void => {
-    if (line.tooLong) return;
-    if (line.size + piece.length > maxLine) {
-      line.tooLong = true;
-      line.parts = [];
-      line.size = 0;
-      return;
+  /** Adds a piece of the current line: kept, the one that made it too long, or skipped. */
+  const take = (piece: Buffer): "kept" | "too-long" | "skipped" => {
+    if (skipping) return "skipped";
+    if (size + piece.length > maxLine) {
+      skipping = true;
+      parts = [];
+      size = 0;
+      return "too-long";
     }
-    line.parts.push(piece);
-    line.size += piece.length;
+    parts.push(piece);
+    size += piece.length;
+    return "kept";
   };
   for await (const chunk of source) {
     let data = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
     for (let newline = data.indexOf(10); newline !== -1; newline = data.indexOf(10)) {
-      take(data.subarray(0, newline));
-      yield finish();
+      const taken = take(data.subarray(0, newline));
+      if (taken === "too-long") yield { tooLong: maxLine };
+      else if (taken === "kept") yield text();
+      skipping = false;
       data = data.subarray(newline + 1);
     }
-    if (data.length > 0) take(Buffer.from(data));
+    if (data.length > 0 && take(Buffer.from(data)) === "too-long") yield { tooLong: maxLine };
   }
-  if (line.size > 0 || line.tooLong) yield finish();
+  if (size > 0) yield text();
 }
 
 export interface BatchTarget {

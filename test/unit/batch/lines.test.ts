@@ -34,4 +34,13 @@ describe("ndjsonLines", () => {
     expect(await collect(["123456789"])).toEqual([{ tooLong: 8 }]);
     expect(await collect(["12345678\n"])).toEqual([{ text: "12345678" }]);
   });
+
+  it("answers an endless line as soon as it passes the limit, before any newline", async () => {
+    async function* endless(): AsyncGenerator<Buffer> {
+      for (;;) yield await Promise.resolve(Buffer.alloc(4, 0));
+    }
+    const lines = ndjsonLines(endless(), 8);
+    expect((await lines.next()).value).toEqual({ tooLong: 8 });
+    await lines.return(undefined);
+  });
 });
