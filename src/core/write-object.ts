@@ -4,6 +4,7 @@
  * parse changes nothing; a conflicting object is replaced (--force) only once the new one
  * exists.
  */
+import { CLASS_OF_VALUE } from "./object-reader.js";
 import { createHash } from "node:crypto";
 import { parseCertificates, parsePublicKeyInput } from "../asn1/cert.js";
 import { certificateLabel } from "../asn1/cert-label.js";
@@ -154,18 +155,13 @@ function keyHandles(session: TokenSession, id?: Uint8Array): Handle[][] {
   return [session.findObjects({ id })];
 }
 
-const KEY_CLASS_OF_VALUE = new Map<number, "private-key" | "public-key">([
-  [CLASS_VALUES["private-key"], "private-key"],
-  [CLASS_VALUES["public-key"], "public-key"],
-]);
-
 function tokenKeys(session: TokenSession, id?: Uint8Array): TokenKeyInfo[] {
   const keys: TokenKeyInfo[] = [];
   for (const handles of keyHandles(session, id)) {
     for (const handle of handles) {
       const values = session.read(handle, ["class", "id", "label"]);
-      const cls = KEY_CLASS_OF_VALUE.get(values.class ?? -1);
-      if (!cls) continue;
+      const cls = CLASS_OF_VALUE.get(values.class ?? -1);
+      if (cls !== "private-key" && cls !== "public-key") continue;
       const { id: keyId, label } = values;
       const material = readPublicMaterial(session, handle);
       let spki: Uint8Array | undefined;
