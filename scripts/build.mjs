@@ -93,6 +93,8 @@ const cache = spawnSync(process.execPath, ["scripts/code-cache.mjs", staging], {
   encoding: "utf8",
   stdio: ["ignore", "ignore", "pipe"],
 });
+// Its warnings (a command left without a cache of its own) are passed on.
+for (const line of cache.stderr.split("\n")) if (line.startsWith("build: ")) console.warn(line);
 if (cache.status !== 0) {
   console.warn(
     `build: no code cache (${

@@ -1,23 +1,131 @@
-// Makes dist's V8 code cache: compiles the bundle in <staging> (src/launch.ts's own way, under
-// the name it will have in dist/), runs
-// `tsp11 --help` so the code every start runs (commander's parsing) is compiled too, and
-// writes the cache with the runtime it is good for.
+// Makes dist's V8 code caches, in <staging>, for the Node.js running this:
+//  - tsp11.cjs.cache: the bundle compiled (src/launch.ts's own way, under the name it will
+//    have in dist/) and `tsp11 --help` run, so the code every start runs is compiled too;
+//  - tsp11.cjs.<command>.cache for the commands of the provisioning flow and daily use: each
+//    made by a Node.js of its own that runs that one command on a throw-away SoftHSM token,
+//    so it holds what the command runs (its ASN.1 schemas and encoders, the PKCS#11 layer)
+//    and nothing it does not: V8 deserializes a whole cache at every start;
+//  - tsp11.cjs.cache.json: the runtime they are good for, the commands with a cache of their
+//    own and every command's name (the launcher picks a cache by the command named).
+// Without SoftHSM (softhsm2-util) only the first is made.
 //
 //   node scripts/code-cache.mjs <staging>
-import { writeFileSync } from "node:fs";
+//   node scripts/code-cache.mjs <staging> <command> <dir>    (one command's cache; internal)
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const staging = process.argv[2];
+const [staging, command, dir] = process.argv.slice(2);
 const { compileBundle, currentRuntime } = await import(
   pathToFileURL(join(staging, "launch.js")).href
 );
 const dist = staging.replace(/\.\d+$/, "");
-const { script, exports } = compileBundle(
-  undefined,
-  join(staging, "tsp11.cjs"),
-  join(dist, "tsp11.cjs"),
-);
-await exports.main(["--help"], "compiled");
-writeFileSync(join(staging, "tsp11.cjs.cache"), script.createCachedData());
-writeFileSync(join(staging, "tsp11.cjs.cache.json"), `${JSON.stringify(currentRuntime())}\n`);
+
+/**
+ * Each cached command's run on a token holding one P-256 key pair "k" (id 01); `before`,
+ * what it needs first, runs in other processes (its code stays out of the cache).
+ */
+const KEY = ["keygen", "--key-type", "ec:prime256v1", "--label", "k", "--id", "01"];
+const WARM_UPS = {
+  "list-slots": { run: ["list-slots"] },
+  "list-objects": { before: [KEY], run: ["list-objects"] },
+  keygen: { run: KEY },
+  req: { before: [KEY], run: ["req", "-i", "k", "-d", "/CN=warm-up", "-o", "{dir}/k.csr"] },
+  "write-object": {
+    before: [KEY, ["cert", "-k", "k", "-d", "/CN=warm-up", "-o", "{dir}/k.pem"]],
+    run: ["write-object", "--type", "cert", "-f", "{dir}/k.pem", "--id", "01"],
+  },
+  "read-object": { before: [KEY], run: ["read-object", "--type", "pubkey", "--label", "k"] },
+  sign: { before: [KEY], run: ["sign", "-i", "k", "-f", "{dir}/data", "-o", "{dir}/data.sig"] },
+};
+
+/** Compiles the bundle, runs `argv` in this process and writes the cache V8 then has. */
+async function cacheAfter(argv, file) {
+  const { script, exports } = compileBundle(
+    undefined,
+    join(staging, "tsp11.cjs"),
+    join(dist, "tsp11.cjs"),
+  );
+  await exports.main(argv, "compiled");
+  if (process.exitCode) throw new Error(`tsp11 ${argv.join(" ")} failed`);
+  writeFileSync(join(staging, file), script.createCachedData());
+  return exports;
+}
+
+/** A private SoftHSM store with one token, for a warm-up: its environment. */
+function throwAwayToken(home) {
+  mkdirSync(join(home, "tokens"));
+  writeFileSync(
+    join(home, "softhsm2.conf"),
+    `directories.tokendir = ${join(home, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`,
+  );
+  writeFileSync(join(home, "data"), "warm-up\n");
+  // None of the builder's TSP11_* settings: the warm-up's token is the default module's.
+  const env = {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith("TSP11_")),
+    ),
+    SOFTHSM2_CONF: join(home, "softhsm2.conf"),
+    TSP11_HOME: join(home, "home"),
+    TSP11_PIN: "1234",
+    NODE_DISABLE_COMPILE_CACHE: "1",
+  };
+  const init = spawnSync(
+    "softhsm2-util",
+    ["--init-token", "--free", "--label", "warm-up", "--so-pin", "12345678", "--pin", "1234"],
+    { env, stdio: "ignore" },
+  );
+  if (init.error || init.status !== 0) throw new Error("softhsm2-util could not make a token");
+  return env;
+}
+
+/** Runs tsp11 from the staging build in a process of its own. */
+function tsp11(argv, env) {
+  const launch = pathToFileURL(join(staging, "launch.js")).href;
+  const code = `const { launch } = await import(${JSON.stringify(launch)}); await launch(${JSON.stringify(argv)});`;
+  const result = spawnSync(process.execPath, ["--input-type=module", "-e", code], {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  if (result.status !== 0) throw new Error(`tsp11 ${argv.join(" ")}: ${result.stderr.trim()}`);
+}
+
+const withDir = (argv) => argv.map((arg) => arg.replace("{dir}", dir));
+
+if (command) {
+  // One command's cache, in this fresh process.
+  const env = throwAwayToken(dir);
+  for (const step of WARM_UPS[command].before ?? []) tsp11(withDir(step), env);
+  Object.assign(process.env, env);
+  await cacheAfter(withDir(WARM_UPS[command].run), `tsp11.cjs.${command}.cache`);
+} else {
+  const exports = await cacheAfter(["--help"], "tsp11.cjs.cache");
+  const cached = [];
+  const work = mkdtempSync(join(tmpdir(), "tsp11-code-cache-"));
+  const softhsm = !spawnSync("softhsm2-util", ["--version"], { stdio: "ignore" }).error;
+  if (!softhsm) console.warn("build: no softhsm2-util, so no code cache of their own for commands");
+  try {
+    for (const name of softhsm ? Object.keys(WARM_UPS) : []) {
+      const home = join(work, name);
+      mkdirSync(home);
+      const made = spawnSync(process.execPath, [process.argv[1], staging, name, home], {
+        encoding: "utf8",
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      if (made.status === 0) cached.push(name);
+      else console.warn(`build: no code cache of its own for ${name} (${lastLine(made.stderr)})`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const info = { ...currentRuntime(), cached, commands: exports.COMMAND_NAMES };
+  writeFileSync(join(staging, "tsp11.cjs.cache.json"), `${JSON.stringify(info)}\n`);
+}
+
+function lastLine(text) {
+  const lines = text.trim().split("\n");
+  return lines.find((line) => /Error/.test(line)) ?? lines.pop();
+}

@@ -1,14 +1,17 @@
 /**
- * Starts tsp11 from its one-file bundle (dist/tsp11.cjs). The build leaves next to it a V8
- * code cache made by the Node.js that built it: given that cache, V8 neither parses nor
- * compiles the bundle's code at start-up, which is most of what a command costs over Node's
- * own start. Under another Node.js the bundle is loaded by Node's loader, through Node's own
- * on-disk compile cache where it has one (22.1 and later; NODE_DISABLE_COMPILE_CACHE=1 turns
- * it off), else compiled from source at every start (slower, same behaviour). With -v it is
- * always Node's loader, so stack traces map back to the sources.
+ * Starts tsp11 from its one-file bundle (dist/tsp11.cjs). The build leaves next to it V8 code
+ * caches made by the Node.js that built it: given one, V8 neither parses nor compiles the
+ * bundle's code at start-up, which is most of what a command costs over Node's own start.
+ * The commands of the provisioning flow have a cache each, holding what that command runs
+ * (V8 deserializes a whole cache, so one for all would slow every start); the others start
+ * from the cache of what every start runs. Under another Node.js the bundle is loaded by
+ * Node's loader, through Node's own on-disk compile cache where it has one (22.1 and later;
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off), else compiled from source at every start
+ * (slower, same behaviour). With -v it is always Node's loader, so stack traces map back to
+ * the sources.
  *
- * The cache is only ever made together with the bundle, in the build's staging directory that
- * replaces dist/ whole, so it never meets another bundle; V8 itself refuses a cache made for
+ * The caches are only ever made together with the bundle, in the build's staging directory
+ * that replaces dist/ whole, so they never meet another bundle; V8 itself refuses a cache made for
  * other flags or another version. Kept apart from the bundle (dist/launch.js) and small: it
  * runs before anything else.
  */
@@ -18,11 +21,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 
-/** What the build records of the cache: the runtime it is good for. */
+/** What the build records of its caches: the runtime they are good for, and which exist. */
 export interface CodeCacheInfo {
   node: string;
   v8: string;
   arch: string;
+  /** Commands with a cache of their own (`tsp11.cjs.<command>.cache`). */
+  cached?: string[];
+  /** Every command's name: the first argument that is one names the command. */
+  commands?: string[];
 }
 
 /** How this start compiled the bundle (`tsp11 version` says it). */
@@ -42,12 +49,30 @@ export function currentRuntime(): CodeCacheInfo {
   return { node: process.version, v8: process.versions.v8, arch: process.arch };
 }
 
-/** The build's code cache when it was made for this runtime; undefined otherwise. */
-function cacheForThisRuntime(): Buffer | undefined {
+/** The cache the build made for this command, if it made one. */
+function commandCache(command: string): string {
+  return `${BUNDLE}.${command}.cache`;
+}
+
+/**
+ * The build's code cache for these arguments when it was made for this runtime: the named
+ * command's own, else the common one; undefined when there is none for this runtime. (A
+ * global option's value that spells a command can pick another command's cache: slower,
+ * never wrong, as any cache of this bundle serves any command.)
+ */
+function cacheForThisRuntime(argv: readonly string[]): Buffer | undefined {
   try {
     const info = JSON.parse(readFileSync(CODE_CACHE_INFO, "utf8")) as CodeCacheInfo;
     const runtime = currentRuntime();
     if (info.v8 !== runtime.v8 || info.arch !== runtime.arch) return undefined;
+    const command = argv.find((arg) => info.commands?.includes(arg));
+    if (command && info.cached?.includes(command)) {
+      try {
+        return readFileSync(commandCache(command));
+      } catch {
+        // A missing command cache: the common one.
+      }
+    }
     return readFileSync(CODE_CACHE);
   } catch {
     return undefined;
@@ -98,7 +123,7 @@ export async function launch(argv: string[]): Promise<void> {
     await loadedByNode().main(argv, "node-loader");
     return;
   }
-  const cachedData = cacheForThisRuntime();
+  const cachedData = cacheForThisRuntime(argv);
   if (cachedData) {
     const { script, exports } = compileBundle(cachedData);
     await exports.main(argv, script.cachedDataRejected ? "compiled" : "code-cache");

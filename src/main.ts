@@ -13,6 +13,9 @@ import type { StartMode } from "./launch.js";
 import { setStartMode } from "./start-mode.js";
 import { addCommand, commandNamed, globalOptions, rootProgram } from "./program.js";
 
+/** The build's code-cache step records them (src/launch.ts picks a cache by them). */
+export { COMMAND_NAMES };
+
 /**
  * The program for these arguments: with only the command they name when they name one (a
  * start loads that command's code alone); with every command for help, `tsp11 help` and

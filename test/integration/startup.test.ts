@@ -16,6 +16,8 @@ const DIST = join(ROOT, "dist");
 
 interface CacheInfo {
   v8: string;
+  cached?: string[];
+  commands?: string[];
 }
 
 async function builtFor(): Promise<CacheInfo | undefined> {
@@ -103,6 +105,43 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
       expect(await startOf(bin), name).toBe("compiled");
       await behavesAsBuilt(bin);
     }
+  });
+
+  it("makes a cache of their own for the provisioning flow's commands", async () => {
+    const info = await builtFor();
+    expect(info?.cached).toEqual(
+      expect.arrayContaining(["keygen", "req", "write-object", "read-object", "list-objects"]),
+    );
+    expect(info?.commands).toEqual(expect.arrayContaining(["keygen", "version", "batch"]));
+    for (const command of info?.cached ?? []) {
+      const cache = await readFile(join(DIST, `tsp11.cjs.${command}.cache`));
+      expect(cache.length, command).toBeGreaterThan(0);
+    }
+  });
+
+  it("starts a command from its own cache, else from the common one", async () => {
+    const info = await builtFor();
+    if (info?.v8 !== process.versions.v8) return;
+    // version given a cache of its own that V8 refuses: the start says it compiled.
+    const listed = (dist: string) =>
+      writeFile(
+        join(dist, "tsp11.cjs.cache.json"),
+        JSON.stringify({ ...info, cached: [...(info.cached ?? []), "version"] }),
+      );
+    const refused = await copyOfDist(async (dist) => {
+      await listed(dist);
+      await writeFile(join(dist, "tsp11.cjs.version.cache"), "not a code cache");
+    });
+    expect(await startOf(refused)).toBe("compiled");
+    // Listed but missing: the common cache.
+    expect(await startOf(await copyOfDist(listed))).toBe("code-cache");
+    // Each command's own cache refused: it still behaves as built.
+    const garbled = await copyOfDist(async (dist) => {
+      for (const command of info.cached ?? [])
+        await writeFile(join(dist, `tsp11.cjs.${command}.cache`), "not a code cache");
+    });
+    await behavesAsBuilt(garbled);
+    expect(await startOf(garbled)).toBe("code-cache");
   });
 
   it("uses an intact copy's cache, and Node's loader with -v", async () => {
