@@ -7,7 +7,7 @@ import type { ValidateFunction } from "ajv";
 import type { FastifySchemaValidationError } from "fastify";
 import type { ErrorObject } from "../errors.js";
 import { errorObject, errorObjectOf, TspError } from "../errors.js";
-import { formatValidation, validators } from "../serve/validation.js";
+import { formatValidation, validator } from "../serve/validation.js";
 import type { Operation, PreparedOperation } from "./operations.js";
 import { OPERATIONS } from "./operations.js";
 
@@ -79,7 +79,7 @@ interface ParsedLine {
   args: unknown;
 }
 
-const ajv = validators().body;
+const ajv = validator("body");
 const compiled = new Map<Operation, ValidateFunction>();
 
 function validatorOf(operation: Operation): ValidateFunction {

@@ -4,6 +4,7 @@ import { parseHexId } from "../options.js";
 import type { Output } from "../output/io.js";
 import type { Column } from "../output/render.js";
 import { printRowsAsRead } from "../output/render.js";
+import { keepYoungGenerationSmall } from "../memory.js";
 import { withContext } from "./shared.js";
 import { streamListedObjects } from "../core/list-objects.js";
 import { objectFilterOf } from "../core/object-filter.js";
@@ -60,6 +61,7 @@ export function listObjectsCommand(): Command {
     .action(
       withContext<ListObjectsFlags>(async (flags, ctx) => {
         const filter = objectFilterOf(flags, ctx.uri);
+        keepYoungGenerationSmall();
         using scope = await ctx.openToken({ login: "if-pin", rw: false });
         // SoftHSM's file store crashes or misreads a token that another process is writing:
         // the listing reads under the token's lock, as keygen and write-object write.
