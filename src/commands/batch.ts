@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { Command } from "commander";
-import { keepYoungGenerationSmall } from "../memory.js";
+import { favourMemoryOverSpeed } from "../memory.js";
 import { withContext } from "./shared.js";
 
 interface BatchFlags {
@@ -22,7 +22,7 @@ export function batchCommand(): Command {
     )
     .action(
       withContext<BatchFlags>(async (flags, ctx) => {
-        keepYoungGenerationSmall();
+        favourMemoryOverSpeed();
         const { ndjsonLines, runBatch } = await import("../batch/run.js");
         // One module load, one session and one login for every line.
         using scope = await ctx.openToken({ login: "required", rw: true });

@@ -32,14 +32,14 @@ export function readObjectCommand(): Command {
     .option("--label <label>", "the object's CKA_LABEL")
     .addOption(sharedOption("output", "write to a file instead of stdout"))
     .addOption(oldSpelling("output"))
-    .option("--der", "DER instead of PEM")
+    .option("--der", "DER instead of PEM (with --json: base64 in valueBase64)")
     .addHelpText(
       "after",
       "\nExamples:\n  $ tsp11 read-object --type cert --id 0001 | openssl x509 -noout -subject\n  $ tsp11 read-object --type pubkey --label key-1 --der -o key-1.spki\n  $ tsp11 read-object --type privkey --label test-key --pin 1234 -o test-key.pem",
     )
     .action(
       withContext<ReadObjectFlags>(async (flags, ctx) => {
-        const { runReadObject } = await import("../core/read-object.js");
+        const { readObjectJson, runReadObject } = await import("../core/read-object.js");
         const type = readTypeOf(flags.type, ctx.uri?.type);
         flags.type = type;
         const selector = keySelectorOf(flags.label, flags.id, ctx.uri, "--label");
@@ -58,14 +58,7 @@ export function readObjectCommand(): Command {
           });
         }
         if (ctx.output.json) {
-          const { bytes, ...rest } = read;
-          ctx.output.writeJson({
-            ...rest,
-            secret: undefined, // how the file was written, not part of the JSON
-            ...(read.pem === undefined
-              ? { valueBase64: Buffer.from(bytes).toString("base64") }
-              : {}),
-          });
+          ctx.output.writeJson(readObjectJson(read, flags.der === true ? "der" : "pem"));
           return;
         }
         if (out !== undefined) return;

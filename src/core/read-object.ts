@@ -242,6 +242,28 @@ function readData(scope: TokenScope, selector: KeySelector): ReadObjectResult {
   return { ...result(scope, "data", handle, value), secret: secret !== false };
 }
 
+/** read-object's JSON (the CLI's --json, serve's and batch's answer). */
+export interface ReadObjectJson {
+  class: ObjectClass;
+  id: string;
+  label: string;
+  pem?: string;
+  uri: string;
+  valueBase64?: string;
+}
+
+/**
+ * The object as JSON: PEM in `pem` for a certificate or public key, unless the DER is asked
+ * for; the DER (or a data object's value) in `valueBase64` otherwise.
+ */
+export function readObjectJson(read: ReadObjectResult, format: "pem" | "der"): ReadObjectJson {
+  const { class: cls, id, label, uri } = read;
+  if (read.pem !== undefined && format === "pem") {
+    return { class: cls, id, label, pem: read.pem, uri };
+  }
+  return { class: cls, id, label, uri, valueBase64: Buffer.from(read.bytes).toString("base64") };
+}
+
 export function runReadObject(
   scope: TokenScope,
   type: ReadType,

@@ -109,13 +109,16 @@ describe.skipIf(!available)("tsp11 batch: every op serve has", () => {
     const [pem, der, encrypt, decrypt, wrap] = resultsOf(run);
     expect(run.stderr).toBe("");
     expect(pem).toEqual(await oneShot(token, ["read-object", "--id", "01", "--type", "pubkey"]));
-    // format der: the DER in valueBase64 (serve's form), the bytes the one-shot --der writes.
-    const derOut = await token.tsp11(["read-object", "--id", "01", "--type", "pubkey", "--der"]);
+    // format der: the DER in valueBase64, the bytes the one-shot --der writes, and the JSON
+    // the one-shot --der --json prints.
+    const derArgs = ["read-object", "--id", "01", "--type", "pubkey", "--der"];
+    const derOut = await token.tsp11(derArgs);
     expect(der).toEqual({
       ...(pem as Record<string, unknown>),
       pem: undefined,
       valueBase64: derOut.stdoutBytes.toString("base64"),
     });
+    expect(der).toEqual(await oneShot(token, derArgs));
     // AES-GCM with a given IV is deterministic: the same bytes as the one-shot's.
     expect(encrypt).toEqual(encrypted);
     expect(decrypt).toEqual(

@@ -10,7 +10,7 @@ describe.skipIf(!available)("list-objects", () => {
   const list = async (args: string[]) => {
     const result = await token.tsp11(["list-objects", "--json", ...args]);
     expect(result.code, result.stderr).toBe(0);
-    // Nothing on stderr: the runtime took the V8 setting the listing makes (src/memory.ts).
+    // Nothing on stderr: the runtime took the V8 settings the listing makes (src/memory.ts).
     expect(result.stderr).toBe("");
     return JSON.parse(result.stdout) as ObjectJson[];
   };

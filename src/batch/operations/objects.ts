@@ -11,7 +11,7 @@ import { keySelectorOf } from "../../core/find-key.js";
 import type { ListObjectsOptions } from "../../core/list-objects.js";
 import { objectFilterOf, readTypeOf } from "../../core/object-filter.js";
 import type { ReadObjectResult, ReadType } from "../../core/read-object.js";
-import { runReadObject } from "../../core/read-object.js";
+import { readObjectJson, runReadObject } from "../../core/read-object.js";
 import { TspError } from "../../errors.js";
 import { parseHexId } from "../../options.js";
 import { CLASS_VALUES } from "../../pkcs11/names.js";
@@ -104,13 +104,6 @@ function isPublicObject(scope: TokenScope, read: ReadObjectResult): boolean {
   return found.length > 0;
 }
 
-/** The answer of read-object --json; format der: the DER (or value) in valueBase64. */
-function readAnswer(read: ReadObjectResult, format: "pem" | "der"): Record<string, unknown> {
-  const common = { class: read.class, id: read.id, label: read.label, uri: read.uri };
-  if (read.pem !== undefined && format === "pem") return { ...common, pem: read.pem };
-  return { ...common, valueBase64: Buffer.from(read.bytes).toString("base64") };
-}
-
 /** The selection of delete-object and edit-object: delete-object's rules, exactly. */
 function selectionOf(query: ObjectSelectorQuery): {
   uri: Pkcs11Uri | undefined;
@@ -153,7 +146,7 @@ export const readObjectOperation = defineOperation<ReadObjectArgs>({
           `read-object: the ${read.class} "${read.label}" is private: send the PIN in X-PKCS11-PIN`,
         );
       }
-      return Promise.resolve(readAnswer(read, args.format ?? "pem"));
+      return Promise.resolve(readObjectJson(read, args.format ?? "pem"));
     };
   },
 });
