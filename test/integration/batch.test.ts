@@ -5,6 +5,7 @@ import { liveBatch, op, parseLines } from "../helpers/batch.js";
 import { issue, makeCa, openssl } from "../helpers/pki.js";
 import type { TempToken } from "../helpers/softhsm.js";
 import { PIN, softhsmAvailable, tempToken } from "../helpers/softhsm.js";
+import { withTokenLock } from "../../src/pkcs11/token-lock.js";
 
 const available = softhsmAvailable();
 
@@ -186,5 +187,44 @@ describe.skipIf(!available)("tsp11 batch", () => {
         expect.objectContaining({ class: "certificate", label: name, id: `d${i}` }),
       ),
     );
+  });
+
+  it("lists under the token's lock: a listing waits while another process writes", async () => {
+    const { module } = (await oneShot(token, ["info"])) as { module: string };
+    const [slot] = (await oneShot(token, ["list-slots"])) as { token: { serial: string } }[];
+    const key = { modulePath: module, serial: slot?.token.serial ?? "", label: token.label };
+    const home = process.env.TSP11_HOME;
+    process.env.TSP11_HOME = token.env.TSP11_HOME;
+    try {
+      const { started } = await withTokenLock(key, "test", async () => {
+        const started = batch(token, op("list-objects", { label: "written-meanwhile" }));
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        // A writer that does not wait for the lock: the listing must not have run yet.
+        const file = token.path("late.bin");
+        await writeFile(file, "late\n");
+        const write = await token.pkcs11Tool([
+          "--login",
+          "--pin",
+          PIN,
+          "--write-object",
+          file,
+          "--type",
+          "data",
+          "--label",
+          "written-meanwhile",
+        ]);
+        expect(write.code, write.stderr).toBe(0);
+        // Not awaited under the lock: the listing is waiting for it.
+        return { started };
+      });
+      const listing = await started;
+      expect(listing.code, listing.stderr).toBe(0);
+      expect(listing.lines[0]?.result).toEqual([
+        expect.objectContaining({ class: "data", label: "written-meanwhile" }),
+      ]);
+    } finally {
+      if (home === undefined) delete process.env.TSP11_HOME;
+      else process.env.TSP11_HOME = home;
+    }
   });
 });
