@@ -14,6 +14,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import v8 from "node:v8";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -40,6 +41,13 @@ const WARM_UPS = {
   "read-object": { before: [KEY], run: ["read-object", "--type", "pubkey", "--label", "k"] },
   sign: { before: [KEY], run: ["sign", "-i", "k", "-f", "{dir}/data", "-o", "{dir}/data.sig"] },
 };
+
+/**
+ * A cache records the V8 flags it was made under, and V8 refuses it under others: commands
+ * that set flags as they run (src/memory.ts) set none in a warm-up, so their cache is made
+ * under the flags every start has.
+ */
+v8.setFlagsFromString = () => {};
 
 /** Compiles the bundle, runs `argv` in this process and writes the cache V8 then has. */
 async function cacheAfter(argv, file) {
@@ -115,14 +123,30 @@ if (command) {
         encoding: "utf8",
         stdio: ["ignore", "ignore", "pipe"],
       });
-      if (made.status === 0) cached.push(name);
-      else console.warn(`build: no code cache of its own for ${name} (${lastLine(made.stderr)})`);
+      if (made.status !== 0) {
+        console.warn(`build: no code cache of its own for ${name} (${lastLine(made.stderr)})`);
+      } else if (!takenAtStart(`tsp11.cjs.${name}.cache`)) {
+        rmSync(join(staging, `tsp11.cjs.${name}.cache`));
+        console.warn(`build: no code cache of its own for ${name} (V8 refuses it at start)`);
+      } else cached.push(name);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   const info = { ...currentRuntime(), cached, commands: exports.COMMAND_NAMES };
   writeFileSync(join(staging, "tsp11.cjs.cache.json"), `${JSON.stringify(info)}\n`);
+}
+
+/** Whether a fresh Node.js, as a start has it, takes the cache for the bundle. */
+function takenAtStart(file) {
+  const check = `
+    const { readFileSync } = require("node:fs");
+    const { Script } = require("node:vm");
+    const source = require("node:module").wrap(readFileSync(${JSON.stringify(join(staging, "tsp11.cjs"))}, "utf8"));
+    const cachedData = readFileSync(${JSON.stringify(join(staging, file))});
+    const script = new Script(source, { filename: ${JSON.stringify(join(dist, "tsp11.cjs"))}, cachedData });
+    process.exit(script.cachedDataRejected ? 1 : 0);`;
+  return spawnSync(process.execPath, ["-e", check], { stdio: "ignore" }).status === 0;
 }
 
 function lastLine(text) {
