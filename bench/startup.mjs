@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { compare, printTable, SOFTHSM, tempStore, TSP11 } from "./lib.mjs";
 
 const rounds = Number(process.argv[2] ?? 31);
@@ -16,8 +17,11 @@ const { dir, env } = tempStore();
 const tokenEnv = { ...env, TSP11_MODULE: SOFTHSM, TSP11_PIN: "1234" };
 const tsp11 = (...args) => ({ command: TSP11, args, env: tokenEnv });
 
-/** The floor scripts share this opening: the addon, the module, a session logged in. */
-const prelude = `import pkcs11js from ${JSON.stringify(import.meta.resolve("pkcs11js"))};
+/**
+ * The floor scripts (CommonJS, the cheaper start) share this opening: the addon, the module,
+ * the slot.
+ */
+const prelude = `const pkcs11js = require(${JSON.stringify(fileURLToPath(import.meta.resolve("pkcs11js")))});
 const ck = pkcs11js;
 const p = new pkcs11js.PKCS11(); p.load(${JSON.stringify(SOFTHSM)});
 p.C_Initialize({ flags: ck.CKF_OS_LOCKING_OK });
@@ -36,8 +40,8 @@ const floors = {
 p.C_Finalize();
 `,
   // The key by label, its public point, a signature over a SHA-256 digest, a file written.
-  req: `${login}import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
+  req: `${login}const { createHash } = require("node:crypto");
+const { writeFileSync } = require("node:fs");
 const [key] = find([{ type: ck.CKA_CLASS, value: ck.CKO_PRIVATE_KEY }, { type: ck.CKA_LABEL, value: "k" }]);
 const [pub] = find([{ type: ck.CKA_CLASS, value: ck.CKO_PUBLIC_KEY }, { type: ck.CKA_LABEL, value: "k" }]);
 const [point] = p.C_GetAttributeValue(s, pub, [{ type: ck.CKA_EC_POINT }, { type: ck.CKA_EC_PARAMS }]);
@@ -46,7 +50,7 @@ const signature = p.C_Sign(s, createHash("sha256").update(point.value).digest(),
 writeFileSync(process.argv[2], signature);
 ${close}`,
   // The label checked free (replaced, as --force does), the data object made.
-  "write-object": `${login}import { readFileSync } from "node:fs";
+  "write-object": `${login}const { readFileSync } = require("node:fs");
 const value = readFileSync(process.argv[2]);
 const data = [{ type: ck.CKA_CLASS, value: ck.CKO_DATA }, { type: ck.CKA_LABEL, value: "d" }];
 for (const old of find(data)) p.C_DestroyObject(s, old);
@@ -70,7 +74,7 @@ process.stdout.write(point.value.toString("hex") + "\\n");
 ${close}`,
 };
 const floorOf = (name, ...args) => {
-  const script = join(dir, `floor-${name.replace(/\W+/g, "-")}.mjs`);
+  const script = join(dir, `floor-${name.replace(/\W+/g, "-")}.cjs`);
   writeFileSync(script, prelude + floors[name]);
   return {
     name: `  floor: ${name} (pkcs11js)`,

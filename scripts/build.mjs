@@ -1,6 +1,6 @@
 // Bundles src/ into dist/ with esbuild: dist/tsp11.cjs, the whole program in one file (what
 // a command does not use is wrapped to initialize only when first imported, so
-// `tsp11 list-slots` runs little of it), dist/launch.js, which starts it (src/launch.ts), and
+// `tsp11 list-slots` runs little of it), dist/launch.cjs, which starts it (src/launch.ts), and
 // a V8 code cache of the bundle for the Node.js that built it (scripts/code-cache.mjs).
 // pkcs11js is a native addon and stays external.
 // The build is written aside and swapped in, so a tsp11 running meanwhile never sees a
@@ -67,7 +67,15 @@ const common = {
   minify: process.env.TSP11_BUILD_READABLE !== "1",
   logLevel: "warning",
 };
-await build({ ...common, entryPoints: { launch: "src/launch.ts" }, format: "esm" });
+// CommonJS, as bin/tsp11 is: an ES module entry costs every start Node's ESM loader (~10 ms).
+await build({
+  ...common,
+  entryPoints: { launch: "src/launch.ts" },
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
+  define: { "import.meta.url": "__launchUrl" },
+  banner: { js: 'var __launchUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
 await build({
   ...common,
   entryPoints: { tsp11: "src/main.ts" },

@@ -20,7 +20,7 @@ import { pathToFileURL } from "node:url";
 
 const [staging, command, dir] = process.argv.slice(2);
 const { compileBundle, currentRuntime } = await import(
-  pathToFileURL(join(staging, "launch.js")).href
+  pathToFileURL(join(staging, "launch.cjs")).href
 );
 const dist = staging.replace(/\.\d+$/, "");
 
@@ -91,7 +91,7 @@ function throwAwayToken(home) {
 
 /** Runs tsp11 from the staging build in a process of its own. */
 function tsp11(argv, env) {
-  const launch = pathToFileURL(join(staging, "launch.js")).href;
+  const launch = pathToFileURL(join(staging, "launch.cjs")).href;
   const code = `const { launch } = await import(${JSON.stringify(launch)}); await launch(${JSON.stringify(argv)});`;
   const result = spawnSync(process.execPath, ["--input-type=module", "-e", code], {
     env,

@@ -12,7 +12,7 @@
  *
  * The caches are only ever made together with the bundle, in the build's staging directory
  * that replaces dist/ whole, so they never meet another bundle; V8 itself refuses a cache made for
- * other flags or another version. Kept apart from the bundle (dist/launch.js) and small: it
+ * other flags or another version. Kept apart from the bundle (dist/launch.cjs) and small: it
  * runs before anything else.
  */
 import { readFileSync } from "node:fs";

@@ -37,6 +37,7 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     copy = token.path("copy");
     await mkdir(join(copy, "bin"), { recursive: true });
     await cp(BIN, join(copy, "bin", "tsp11"));
+    await cp(join(ROOT, "bin", "package.json"), join(copy, "bin", "package.json"));
   });
   afterAll(async () => {
     await token[Symbol.asyncDispose]();
