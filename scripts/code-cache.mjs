@@ -70,10 +70,13 @@ function throwAwayToken(home) {
     `directories.tokendir = ${join(home, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`,
   );
   writeFileSync(join(home, "data"), "warm-up\n");
-  // None of the builder's TSP11_* settings: the warm-up's token is the default module's.
+  // None of the builder's TSP11_* settings (the warm-up's token is the default module's), and
+  // its lock files in the throw-away home, not the builder's $XDG_RUNTIME_DIR.
   const env = {
     ...Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !name.startsWith("TSP11_")),
+      Object.entries(process.env).filter(
+        ([name]) => !name.startsWith("TSP11_") && name !== "XDG_RUNTIME_DIR",
+      ),
     ),
     SOFTHSM2_CONF: join(home, "softhsm2.conf"),
     TSP11_HOME: join(home, "home"),
@@ -107,6 +110,10 @@ if (command) {
   // One command's cache, in this fresh process.
   const env = throwAwayToken(dir);
   for (const step of WARM_UPS[command].before ?? []) tsp11(withDir(step), env);
+  // This process runs the command as the warm-up's environment says, and nothing else.
+  for (const name of Object.keys(process.env)) {
+    if (!(name in env)) Reflect.deleteProperty(process.env, name);
+  }
   Object.assign(process.env, env);
   await cacheAfter(withDir(WARM_UPS[command].run), `tsp11.cjs.${command}.cache`);
 } else {
