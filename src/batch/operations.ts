@@ -27,7 +27,6 @@ import { parseMechanismList } from "../mechanism-list.js";
 import { parseKeySpec } from "../options.js";
 import { Pin } from "../pin.js";
 import type { TokenSession } from "../pkcs11/session.js";
-import { lockKeyOf, withTokenLock } from "../pkcs11/token-lock.js";
 import type {
   CsrBody,
   KeygenBody,
@@ -117,11 +116,7 @@ export const listObjectsOperation = defineOperation<ObjectsQuery>({
   prepare(query) {
     const options = { type: query.type, id: hexIdOf(query.id), label: query.label };
     return async ({ scope, authenticated }) => {
-      // Under the token's lock, as the one-shot listing: SoftHSM's file store misreads (or
-      // crashes on) a token another process is writing.
-      const objects = await withTokenLock(lockKeyOf(scope), "list-objects", () =>
-        runListObjects(scope.session, scope.token, options),
-      );
+      const objects = await runListObjects(scope, options);
       // Another request's login shows private objects to every session: not without the PIN.
       return authenticated ? objects : objects.filter((object) => !object.private);
     };

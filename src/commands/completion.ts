@@ -5,6 +5,7 @@ import { completionScript, SHELLS } from "../completion/scripts.js";
 import { CommandContext } from "../context.js";
 import type { GlobalOptions } from "../context.js";
 import { Output } from "../output/io.js";
+import { isTokenLockHeld, lockKeyOf } from "../pkcs11/token-lock.js";
 import { withContext } from "./shared.js";
 
 export function completionCommand(): Command {
@@ -60,8 +61,10 @@ function liveSource(ctx: CommandContext): LiveSource {
     objects: async () => {
       const { runListObjects } = await import("../core/list-objects.js");
       using scope = await ctx.openToken({ login: "none", rw: false });
+      // A TAB does not wait for another process's keygen: no object names meanwhile.
+      if (isTokenLockHeld(lockKeyOf(scope))) return [];
       // Awaited here: the scope must outlive the reads.
-      return await runListObjects(scope.session, scope.token, {});
+      return await runListObjects(scope, {});
     },
   };
 }

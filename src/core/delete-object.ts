@@ -15,7 +15,7 @@ export async function findDeletable(
   options: ListObjectsOptions,
 ): Promise<ListedObject[]> {
   requireNamed(options, "delete-object");
-  const listed = await findListedObjects(scope.session, scope.token, options);
+  const listed = await findListedObjects(scope, options);
   if (listed.length === 0) throw new TspError("not-found", "delete-object: no object matches");
   refuseIndestructible(scope, listed);
   return listed;

@@ -86,7 +86,7 @@ export async function findEditable(
       "edit-object: say what to change: --set-label, --set-id or --set-usage",
     );
   }
-  const listed = await findListedObjects(scope.session, scope.token, options);
+  const listed = await findListedObjects(scope, options);
   if (listed.length === 0) throw new TspError("not-found", "edit-object: no object matches");
   if (changes.id !== undefined && options.type === undefined) {
     await addSameIdCompanions(scope, listed);
@@ -99,7 +99,7 @@ async function addSameIdCompanions(scope: TokenScope, listed: ListedObject[]): P
   const seen = new Set(listed.map((entry) => keyOf(entry.handle)));
   const oldIds = new Set(listed.map((entry) => entry.object.id).filter((id) => id !== ""));
   for (const id of oldIds) {
-    const same = await findListedObjects(scope.session, scope.token, {
+    const same = await findListedObjects(scope, {
       id: Buffer.from(id, "hex"),
     });
     for (const entry of same) {

@@ -18,7 +18,7 @@ import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenDescription } from "../pkcs11/select.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import { bitLength } from "../asn1/bytes.js";
-import { isTokenLockHeld, lockKeyOf } from "../pkcs11/token-lock.js";
+import { isTokenLockHeld, lockKeyOf, withTokenLock } from "../pkcs11/token-lock.js";
 import type { TokenScope } from "../pkcs11/token.js";
 
 export const OBJECT_TYPES = ["cert", "privkey", "pubkey", "secret", "data"] as const;
@@ -170,7 +170,21 @@ export interface ListedObject {
   object: ObjectJson;
 }
 
-export async function findListedObjects(
+/**
+ * Every object the options select, read under the token's lock: SoftHSM's file store misreads
+ * (or crashes on) a token that another process is writing, so listings wait for writers, as
+ * the one-shot list-objects does.
+ */
+export function findListedObjects(
+  scope: TokenScope,
+  options: ListObjectsOptions,
+): Promise<ListedObject[]> {
+  return withTokenLock(lockKeyOf(scope), "list-objects", () =>
+    readListedObjects(scope.session, scope.token, options),
+  );
+}
+
+async function readListedObjects(
   session: TokenSession,
   token: TokenDescription,
   options: ListObjectsOptions,
@@ -368,11 +382,10 @@ export function streamListedObjects(scope: TokenScope, options: ListObjectsOptio
 }
 
 export async function runListObjects(
-  session: TokenSession,
-  token: TokenDescription,
+  scope: TokenScope,
   options: ListObjectsOptions,
 ): Promise<ObjectJson[]> {
-  return (await findListedObjects(session, token, options)).map((listed) => listed.object);
+  return (await findListedObjects(scope, options)).map((listed) => listed.object);
 }
 
 const CLASS_ORDER: readonly ObjectClass[] = [

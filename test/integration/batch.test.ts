@@ -189,7 +189,12 @@ describe.skipIf(!available)("tsp11 batch", () => {
     );
   });
 
-  it("lists under the token's lock: a listing waits while another process writes", async () => {
+  /**
+   * Starts `reader` while this test holds the token's lock, writes a data object labelled
+   * `label` with pkcs11-tool (which takes no lock) 1.5 s later, then lets go: a reader that
+   * waits for the lock sees the object; one that does not has already run without it.
+   */
+  async function whileLocked<T>(label: string, reader: () => Promise<T>): Promise<T> {
     const { module } = (await oneShot(token, ["info"])) as { module: string };
     const [slot] = (await oneShot(token, ["list-slots"])) as { token: { serial: string } }[];
     const key = { modulePath: module, serial: slot?.token.serial ?? "", label: token.label };
@@ -197,10 +202,9 @@ describe.skipIf(!available)("tsp11 batch", () => {
     process.env.TSP11_HOME = token.env.TSP11_HOME;
     try {
       const { started } = await withTokenLock(key, "test", async () => {
-        const started = batch(token, op("list-objects", { label: "written-meanwhile" }));
+        const started = reader();
         await new Promise((resolve) => setTimeout(resolve, 1500));
-        // A writer that does not wait for the lock: the listing must not have run yet.
-        const file = token.path("late.bin");
+        const file = token.path(`${label}.bin`);
         await writeFile(file, "late\n");
         const write = await token.pkcs11Tool([
           "--login",
@@ -211,20 +215,45 @@ describe.skipIf(!available)("tsp11 batch", () => {
           "--type",
           "data",
           "--label",
-          "written-meanwhile",
+          label,
         ]);
         expect(write.code, write.stderr).toBe(0);
-        // Not awaited under the lock: the listing is waiting for it.
+        // Not awaited under the lock: the reader is waiting for it.
         return { started };
       });
-      const listing = await started;
-      expect(listing.code, listing.stderr).toBe(0);
-      expect(listing.lines[0]?.result).toEqual([
-        expect.objectContaining({ class: "data", label: "written-meanwhile" }),
-      ]);
+      return await started;
     } finally {
       if (home === undefined) delete process.env.TSP11_HOME;
       else process.env.TSP11_HOME = home;
     }
+  }
+
+  it("lists under the token's lock: a listing waits while another process writes", async () => {
+    const listing = await whileLocked("written-meanwhile", () =>
+      batch(token, op("list-objects", { label: "written-meanwhile" })),
+    );
+    expect(listing.code, listing.stderr).toBe(0);
+    expect(listing.lines[0]?.result).toEqual([
+      expect.objectContaining({ class: "data", label: "written-meanwhile" }),
+    ]);
+  });
+
+  it("delete-object finds what it deletes under the token's lock too", async () => {
+    const deleted = await whileLocked("deleted-meanwhile", () =>
+      token.tsp11([
+        "delete-object",
+        "--type",
+        "data",
+        "--label",
+        "deleted-meanwhile",
+        "--yes",
+        "--pin",
+        PIN,
+      ]),
+    );
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(await objects(token)).not.toContainEqual(
+      expect.objectContaining({ label: "deleted-meanwhile" }),
+    );
   });
 });
