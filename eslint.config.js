@@ -27,11 +27,11 @@ export default tseslint.config(
   restrictImports(["src/pkcs11/lib.ts"], [], [CHALK]),
   {
     files: ["src/**/*.ts"],
-    ignores: ["src/main.ts"],
+    ignores: ["src/run.ts"],
     rules: {
       "no-restricted-properties": [
         "error",
-        { object: "process", property: "exit", message: "only src/main.ts exits" },
+        { object: "process", property: "exit", message: "only src/run.ts exits" },
       ],
       "no-console": "error",
     },

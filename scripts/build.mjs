@@ -1,13 +1,16 @@
 // Bundles src/ into dist/ with esbuild: dist/tsp11.cjs, the whole program in one file (what
-// a command does not use is wrapped to initialize only when first imported, so
-// `tsp11 list-slots` runs little of it), dist/launch.cjs, which starts it (src/launch.ts), and
-// a V8 code cache of the bundle for the Node.js that built it (scripts/code-cache.mjs).
-// pkcs11js is a native addon and stays external.
+// a command does not use is wrapped to initialize only when first imported, so a command
+// runs little of it), dist/commands/<name>.cjs, a bundle of one command and what it needs
+// for each command that starts often (src/commands/names.ts), dist/launch.cjs, which picks
+// and starts one (src/launch.ts), and V8 code caches of the bundles for the Node.js that
+// built them (scripts/code-cache.mjs). pkcs11js is a native addon and stays external.
 // The build is written aside and swapped in, so a tsp11 running meanwhile never sees a
 // half-written dist/.
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
 import { renameSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -76,9 +79,37 @@ await build({
   define: { "import.meta.url": "__launchUrl" },
   banner: { js: 'var __launchUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
+const { OWN_BUNDLE_COMMANDS } = createRequire(import.meta.url)(join(staging, "launch.cjs"));
+
+/** A command's own bundle's entry: src/one-command.ts with that command's definition. */
+const oneCommandEntries = {
+  name: "one-command-entries",
+  setup(build) {
+    build.onResolve({ filter: /^one-command:/ }, (args) => ({
+      path: args.path.slice("one-command:".length),
+      namespace: "one-command",
+    }));
+    build.onLoad({ filter: /.*/, namespace: "one-command" }, ({ path: name }) => {
+      const definition = `${name.replace(/-(\w)/g, (_, letter) => letter.toUpperCase())}Command`;
+      return {
+        contents: `import { oneCommandMain } from "./src/one-command.ts";
+import { ${definition} } from "./src/commands/${name}.ts";
+export const main = oneCommandMain(${JSON.stringify(name)}, ${definition});`,
+        resolveDir: fileURLToPath(new URL("..", import.meta.url)),
+        loader: "ts",
+      };
+    });
+  },
+};
+
 await build({
   ...common,
-  entryPoints: { tsp11: "src/main.ts" },
+  entryPoints: {
+    tsp11: "src/main.ts",
+    ...Object.fromEntries(
+      OWN_BUNDLE_COMMANDS.map((name) => [`commands/${name}`, `one-command:${name}`]),
+    ),
+  },
   outExtension: { ".js": ".cjs" },
   format: "cjs",
   // import() of what stays outside (node: builtins, fastify) as require(): the bundle runs as
@@ -94,7 +125,7 @@ await build({
   // The sources are ES modules; the one they read import.meta in gets the bundle's URL.
   define: { "import.meta.url": "__tsp11BundleUrl" },
   banner: { js: 'var __tsp11BundleUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [deferChildProcess, asn1TreeShaking],
+  plugins: [deferChildProcess, asn1TreeShaking, oneCommandEntries],
 });
 // The cache is made by a Node.js of its own (a warm-up run, nothing of this build's state).
 const cache = spawnSync(process.execPath, ["scripts/code-cache.mjs", staging], {

@@ -1,12 +1,11 @@
 // Makes dist's V8 code caches, in <staging>, for the Node.js running this:
-//  - tsp11.cjs.cache: the bundle compiled (src/launch.ts's own way, under the name it will
-//    have in dist/) and `tsp11 --help` run, so the code every start runs is compiled too;
-//  - tsp11.cjs.<command>.cache for the commands of the provisioning flow and daily use: each
-//    made by a Node.js of its own that runs that one command on a throw-away SoftHSM token,
-//    so it holds what the command runs (its ASN.1 schemas and encoders, the PKCS#11 layer)
-//    and nothing it does not: V8 deserializes a whole cache at every start;
-//  - tsp11.cjs.cache.json: the runtime they are good for, the commands with a cache of their
-//    own and every command's name (the launcher picks a cache by the command named).
+//  - tsp11.cjs.cache: the whole program compiled (src/launch.ts's own way, under the name it
+//    will have in dist/) and `tsp11 --help` run, so the code every start runs is compiled too;
+//  - commands/<command>.cjs.cache for each command's own bundle: made by a Node.js of its own
+//    that runs that one command on a throw-away SoftHSM token, so it holds what the command
+//    runs (its ASN.1 schemas and encoders, the PKCS#11 layer) and nothing it does not: V8
+//    deserializes a whole cache at every start;
+//  - tsp11.cjs.cache.json: the runtime they are good for and the commands whose bundle has one.
 // Without SoftHSM (softhsm2-util) only the first is made.
 //
 //   node scripts/code-cache.mjs <staging>
@@ -19,14 +18,14 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const [staging, command, dir] = process.argv.slice(2);
-const { compileBundle, currentRuntime } = await import(
+const { commandBundle, compileBundle, currentRuntime, OWN_BUNDLE_COMMANDS } = await import(
   pathToFileURL(join(staging, "launch.cjs")).href
 );
 const dist = staging.replace(/\.\d+$/, "");
 
 /**
- * Each cached command's run on a token holding one P-256 key pair "k" (id 01); `before`,
- * what it needs first, runs in other processes (its code stays out of the cache).
+ * Each command's run (OWN_BUNDLE_COMMANDS) on a token holding one P-256 key pair "k" (id 01);
+ * `before`, what it needs first, runs in other processes (its code stays out of the cache).
  */
 const KEY = ["keygen", "--key-type", "ec:prime256v1", "--label", "k", "--id", "01"];
 const WARM_UPS = {
@@ -49,17 +48,20 @@ const WARM_UPS = {
  */
 v8.setFlagsFromString = () => {};
 
-/** Compiles the bundle, runs `argv` in this process and writes the cache V8 then has. */
-async function cacheAfter(argv, file) {
-  const { script, exports } = compileBundle(
-    undefined,
-    join(staging, "tsp11.cjs"),
-    join(dist, "tsp11.cjs"),
-  );
+/** The whole program's bundle, or a command's own. */
+const bundleOf = (command, directory) =>
+  command ? commandBundle(command, directory) : join(directory, "tsp11.cjs");
+
+/**
+ * Compiles the bundle of `command` (the whole program's if none), runs `argv` in this process
+ * and writes the cache V8 then has.
+ */
+async function cacheAfter(argv, command) {
+  const bundle = bundleOf(command, staging);
+  const { script, exports } = compileBundle(undefined, bundle, bundleOf(command, dist));
   await exports.main(argv, "compiled");
   if (process.exitCode) throw new Error(`tsp11 ${argv.join(" ")} failed`);
-  writeFileSync(join(staging, file), script.createCachedData());
-  return exports;
+  writeFileSync(`${bundle}.cache`, script.createCachedData());
 }
 
 /** A private SoftHSM store with one token, for a warm-up: its environment. */
@@ -115,15 +117,15 @@ if (command) {
     if (!(name in env)) Reflect.deleteProperty(process.env, name);
   }
   Object.assign(process.env, env);
-  await cacheAfter(withDir(WARM_UPS[command].run), `tsp11.cjs.${command}.cache`);
+  await cacheAfter(withDir(WARM_UPS[command].run), command);
 } else {
-  const exports = await cacheAfter(["--help"], "tsp11.cjs.cache");
+  await cacheAfter(["--help"]);
   const cached = [];
   const work = mkdtempSync(join(tmpdir(), "tsp11-code-cache-"));
   const softhsm = !spawnSync("softhsm2-util", ["--version"], { stdio: "ignore" }).error;
   if (!softhsm) console.warn("build: no softhsm2-util, so no code cache of their own for commands");
   try {
-    for (const name of softhsm ? Object.keys(WARM_UPS) : []) {
+    for (const name of softhsm ? OWN_BUNDLE_COMMANDS : []) {
       const home = join(work, name);
       mkdirSync(home);
       const made = spawnSync(process.execPath, [process.argv[1], staging, name, home], {
@@ -132,26 +134,27 @@ if (command) {
       });
       if (made.status !== 0) {
         console.warn(`build: no code cache of its own for ${name} (${lastLine(made.stderr)})`);
-      } else if (!takenAtStart(`tsp11.cjs.${name}.cache`)) {
-        rmSync(join(staging, `tsp11.cjs.${name}.cache`));
+      } else if (!takenAtStart(name)) {
+        rmSync(`${bundleOf(name, staging)}.cache`);
         console.warn(`build: no code cache of its own for ${name} (V8 refuses it at start)`);
       } else cached.push(name);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  const info = { ...currentRuntime(), cached, commands: exports.COMMAND_NAMES };
+  const info = { ...currentRuntime(), cached };
   writeFileSync(join(staging, "tsp11.cjs.cache.json"), `${JSON.stringify(info)}\n`);
 }
 
-/** Whether a fresh Node.js, as a start has it, takes the cache for the bundle. */
-function takenAtStart(file) {
+/** Whether a fresh Node.js, as a start has it, takes the cache of the command's bundle. */
+function takenAtStart(command) {
+  const bundle = bundleOf(command, staging);
   const check = `
     const { readFileSync } = require("node:fs");
     const { Script } = require("node:vm");
-    const source = require("node:module").wrap(readFileSync(${JSON.stringify(join(staging, "tsp11.cjs"))}, "utf8"));
-    const cachedData = readFileSync(${JSON.stringify(join(staging, file))});
-    const script = new Script(source, { filename: ${JSON.stringify(join(dist, "tsp11.cjs"))}, cachedData });
+    const source = require("node:module").wrap(readFileSync(${JSON.stringify(bundle)}, "utf8"));
+    const cachedData = readFileSync(${JSON.stringify(`${bundle}.cache`)});
+    const script = new Script(source, { filename: ${JSON.stringify(bundleOf(command, dist))}, cachedData });
     process.exit(script.cachedDataRejected ? 1 : 0);`;
   return spawnSync(process.execPath, ["-e", check], { stdio: "ignore" }).status === 0;
 }

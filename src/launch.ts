@@ -1,35 +1,35 @@
 /**
- * Starts tsp11 from its one-file bundle (dist/tsp11.cjs). The build leaves next to it V8 code
- * caches made by the Node.js that built it: given one, V8 neither parses nor compiles the
- * bundle's code at start-up, which is most of what a command costs over Node's own start.
- * The commands of the provisioning flow have a cache each, holding what that command runs
- * (V8 deserializes a whole cache, so one for all would slow every start); the others start
- * from the cache of what every start runs. Under another Node.js the bundle is loaded by
- * Node's loader, through Node's own on-disk compile cache where it has one (22.1 and later;
- * NODE_DISABLE_COMPILE_CACHE=1 turns it off), else compiled from source at every start
- * (slower, same behaviour). With -v it is always Node's loader, so stack traces map back to
- * the sources.
+ * Starts tsp11. The commands of the provisioning flow and daily use each have a bundle of their
+ * own (dist/commands/<name>.cjs: that command and what it needs); every other start, help and
+ * typos load the whole program (dist/tsp11.cjs). Next to each bundle the build leaves a V8
+ * code cache made by the Node.js that built it, of what that bundle runs: given one, V8
+ * neither parses nor compiles the bundle's code at start-up, which is most of what a command
+ * costs over Node's own start (and V8 deserializes a whole cache, so each is kept to what its
+ * start runs). Under another Node.js a bundle is loaded by Node's loader, through Node's own
+ * on-disk compile cache where it has one (22.1 and later; NODE_DISABLE_COMPILE_CACHE=1 turns
+ * it off), else compiled from source at every start (slower, same behaviour). With -v it is
+ * always Node's loader, so stack traces map back to the sources.
  *
- * The caches are only ever made together with the bundle, in the build's staging directory
- * that replaces dist/ whole, so they never meet another bundle; V8 itself refuses a cache made for
- * other flags or another version. Kept apart from the bundle (dist/launch.cjs) and small: it
- * runs before anything else.
+ * The caches are only ever made together with the bundles, in the build's staging directory
+ * that replaces dist/ whole, so they never meet another bundle; V8 itself refuses a cache made
+ * for other flags or another version. Kept apart from the bundles (dist/launch.cjs) and small:
+ * it runs before anything else.
  */
 import { readFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
+import type { CommandName } from "./commands/names.js";
+import { COMMAND_NAMES, OWN_BUNDLE_COMMANDS } from "./commands/names.js";
 
 /** What the build records of its caches: the runtime they are good for, and which exist. */
 export interface CodeCacheInfo {
   node: string;
   v8: string;
   arch: string;
-  /** Commands with a cache of their own (`tsp11.cjs.<command>.cache`). */
+  /** Commands whose bundle has a cache (`commands/<command>.cjs.cache`). */
   cached?: string[];
-  /** Every command's name: the first argument that is one names the command. */
-  commands?: string[];
 }
 
 /** How this start compiled the bundle (`tsp11 version` says it). */
@@ -43,40 +43,60 @@ const dist = dirname(fileURLToPath(import.meta.url));
 export const BUNDLE = join(dist, "tsp11.cjs");
 export const CODE_CACHE = `${BUNDLE}.cache`;
 export const CODE_CACHE_INFO = `${CODE_CACHE}.json`;
+export { OWN_BUNDLE_COMMANDS };
+
+/** The bundle of a command of OWN_BUNDLE_COMMANDS (its cache: the same name + `.cache`). */
+export function commandBundle(command: string, directory = dist): string {
+  return join(directory, "commands", `${command}.cjs`);
+}
+
+/**
+ * The own bundle of the command these arguments name, if it has one. The first argument
+ * that is a command's name names it (a global option's value that spells one is taken for it:
+ * that bundle then hands the arguments to the whole program, src/one-command.ts).
+ */
+function ownBundleFor(argv: readonly string[]): string | undefined {
+  const command = argv.find((arg) => COMMAND_NAMES.includes(arg as CommandName));
+  const own = OWN_BUNDLE_COMMANDS.find((name) => name === command);
+  return own && commandBundle(own);
+}
 
 /** The runtime a code cache made now is good for. */
 export function currentRuntime(): CodeCacheInfo {
   return { node: process.version, v8: process.versions.v8, arch: process.arch };
 }
 
-/** The cache the build made for this command, if it made one. */
-function commandCache(command: string): string {
-  return `${BUNDLE}.${command}.cache`;
-}
-
-/**
- * The build's code cache for these arguments when it was made for this runtime: the named
- * command's own, else the common one; undefined when there is none for this runtime. (A
- * global option's value that spells a command can pick another command's cache: slower,
- * never wrong, as any cache of this bundle serves any command.)
- */
-function cacheForThisRuntime(argv: readonly string[]): Buffer | undefined {
+/** Whether the build's code caches were made for this runtime. */
+function cachesFitThisRuntime(): boolean {
   try {
     const info = JSON.parse(readFileSync(CODE_CACHE_INFO, "utf8")) as CodeCacheInfo;
     const runtime = currentRuntime();
-    if (info.v8 !== runtime.v8 || info.arch !== runtime.arch) return undefined;
-    const command = argv.find((arg) => info.commands?.includes(arg));
-    if (command && info.cached?.includes(command)) {
-      try {
-        return readFileSync(commandCache(command));
-      } catch {
-        // A missing command cache: the common one.
-      }
-    }
-    return readFileSync(CODE_CACHE);
+    return info.v8 === runtime.v8 && info.arch === runtime.arch;
+  } catch {
+    return false;
+  }
+}
+
+function cacheOf(bundle: string): Buffer | undefined {
+  try {
+    return readFileSync(`${bundle}.cache`);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The bundle to start for these arguments, with its code cache when there is one for this
+ * runtime: the named command's own bundle when it has one, and its cache; else the whole
+ * program's (its cache beats compiling the smaller bundle from source).
+ */
+function startFor(argv: readonly string[]): { bundle: string; cachedData?: Buffer } {
+  const own = ownBundleFor(argv);
+  if (!cachesFitThisRuntime()) return { bundle: own ?? BUNDLE };
+  const ownCache = own && cacheOf(own);
+  if (own && ownCache) return { bundle: own, cachedData: ownCache };
+  const cachedData = cacheOf(BUNDLE);
+  return cachedData ? { bundle: BUNDLE, cachedData } : { bundle: own ?? BUNDLE };
 }
 
 /**
@@ -114,21 +134,21 @@ function nodeCompileCache(): boolean {
   return status === statuses.ENABLED || status === statuses.ALREADY_ENABLED;
 }
 
-function loadedByNode(): Bundle {
-  return createRequire(import.meta.url)(BUNDLE) as Bundle;
+function loadedByNode(bundle: string): Bundle {
+  return createRequire(import.meta.url)(bundle) as Bundle;
 }
 
 export async function launch(argv: string[]): Promise<void> {
   if (argv.includes("-v") || argv.includes("--verbose")) {
-    await loadedByNode().main(argv, "node-loader");
+    await loadedByNode(ownBundleFor(argv) ?? BUNDLE).main(argv, "node-loader");
     return;
   }
-  const cachedData = cacheForThisRuntime(argv);
+  const { bundle, cachedData } = startFor(argv);
   if (cachedData) {
-    const { script, exports } = compileBundle(cachedData);
+    const { script, exports } = compileBundle(cachedData, bundle);
     await exports.main(argv, script.cachedDataRejected ? "compiled" : "code-cache");
     return;
   }
   const cached = nodeCompileCache();
-  await loadedByNode().main(argv, cached ? "node-compile-cache" : "compiled");
+  await loadedByNode(bundle).main(argv, cached ? "node-compile-cache" : "compiled");
 }

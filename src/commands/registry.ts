@@ -4,6 +4,10 @@
  * dynamically is initialized on first use). The order is the order help lists them.
  */
 import type { Command } from "commander";
+import type { CommandName } from "./names.js";
+
+export { COMMAND_NAMES } from "./names.js";
+export type { CommandName } from "./names.js";
 
 type Definition = () => Command;
 
@@ -35,8 +39,4 @@ export const COMMAND_LOADERS = {
   version: async () => (await import("./version.js")).versionCommand,
   completion: async () => (await import("./completion.js")).completionCommand,
   __complete: async () => (await import("./completion.js")).completeCommand,
-} satisfies Record<string, () => Promise<Definition>>;
-
-export type CommandName = keyof typeof COMMAND_LOADERS;
-
-export const COMMAND_NAMES = Object.keys(COMMAND_LOADERS) as CommandName[];
+} satisfies Record<CommandName, () => Promise<Definition>>;

@@ -1,5 +1,6 @@
 /**
- * Start-up (src/launch.ts): bin/tsp11 compiles the bundle from the build's V8 code cache when
+ * Start-up (src/launch.ts): bin/tsp11 starts a command from its own bundle when it has one,
+ * else from the whole program's, and compiles the bundle from the build's V8 code cache when
  * it was made for the running Node.js, and otherwise falls back to Node's loader (and its
  * compile cache where it has one) or a plain compile, with the same output and exit codes
  * every way. The fallbacks run on a copy of dist/ whose cache is missing, refused or made
@@ -8,6 +9,7 @@
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OWN_BUNDLE_COMMANDS as OWN_BUNDLES } from "../../src/commands/names.js";
 import type { TempToken } from "../helpers/softhsm.js";
 import { BIN, PIN, runCommand, softhsmAvailable, tempToken } from "../helpers/softhsm.js";
 
@@ -17,7 +19,6 @@ const DIST = join(ROOT, "dist");
 interface CacheInfo {
   v8: string;
   cached?: string[];
-  commands?: string[];
 }
 
 async function builtFor(): Promise<CacheInfo | undefined> {
@@ -108,21 +109,18 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     }
   });
 
-  it("makes a cache of their own for the provisioning flow's commands", async () => {
+  it("makes a cache for each command's own bundle", async () => {
     const info = await builtFor();
-    expect(info?.cached).toEqual(
-      expect.arrayContaining(["keygen", "req", "write-object", "read-object", "list-objects"]),
-    );
-    expect(info?.commands).toEqual(expect.arrayContaining(["keygen", "version", "batch"]));
+    expect([...(info?.cached ?? [])].sort()).toEqual([...OWN_BUNDLES].sort());
     // Each is taken by a start under the default flags (a warm-up that changed V8's flags
     // would leave a cache every start refuses).
     for (const command of info?.cached ?? []) {
       const check = `
         const { readFileSync } = require("node:fs");
         const { Script } = require("node:vm");
-        const bundle = ${JSON.stringify(join(DIST, "tsp11.cjs"))};
+        const bundle = ${JSON.stringify(join(DIST, "commands", `${command}.cjs`))};
         const source = require("node:module").wrap(readFileSync(bundle, "utf8"));
-        const cachedData = readFileSync(bundle + ".${command}.cache");
+        const cachedData = readFileSync(bundle + ".cache");
         const script = new Script(source, { filename: bundle, cachedData });
         process.stdout.write(script.cachedDataRejected ? "refused" : "taken");`;
       const result = await runCommand(process.execPath, ["-e", check]);
@@ -130,29 +128,50 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     }
   });
 
-  it("starts a command from its own cache, else from the common one", async () => {
-    const info = await builtFor();
-    if (info?.v8 !== process.versions.v8) return;
-    // version given a cache of its own that V8 refuses: the start says it compiled.
-    const listed = (dist: string) =>
-      writeFile(
-        join(dist, "tsp11.cjs.cache.json"),
-        JSON.stringify({ ...info, cached: [...(info.cached ?? []), "version"] }),
-      );
-    const refused = await copyOfDist(async (dist) => {
-      await listed(dist);
-      await writeFile(join(dist, "tsp11.cjs.version.cache"), "not a code cache");
+  it("runs the provisioning flow's commands from their own bundles alone", async () => {
+    // Without the whole program, each still runs; a command without a bundle does not.
+    const bin = await copyOfDist((dist) => rm(join(dist, "tsp11.cjs")));
+    await behavesAsBuilt(bin);
+    const listing = await runCommand(bin, ["list-slots", "--json"], { env: env() });
+    expect(listing.code, listing.stderr).toBe(0);
+    const csr = token.path("alone.csr");
+    const req = await runCommand(bin, ["req", "-i", "k", "-d", "/CN=alone", "-o", csr], {
+      env: env({ TSP11_PIN: PIN }),
     });
-    expect(await startOf(refused)).toBe("compiled");
-    // Listed but missing: the common cache.
-    expect(await startOf(await copyOfDist(listed))).toBe("code-cache");
-    // Each command's own cache refused: it still behaves as built.
+    expect(req.code, req.stderr).toBe(0);
+    expect(await readFile(csr, "utf8")).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----\n/);
+    expect((await runCommand(bin, ["version"], { env: env() })).code).not.toBe(0);
+  });
+
+  it("hands the whole program arguments whose command is not the bundle's", async () => {
+    // The launcher takes the first word that names a command: here a label's value, "keygen".
+    const argv = ["--token-label", "keygen", "list-slots", "--json"];
+    const expected = await runCommand(BIN, ["list-slots", "--json"], { env: token.env });
+    const got = await runCommand(BIN, argv, { env: token.env });
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stdout).toBe(expected.stdout);
+    // keygen's bundle cannot run list-slots alone: without the whole program this fails.
+    const bin = await copyOfDist((dist) => rm(join(dist, "tsp11.cjs")));
+    expect((await runCommand(bin, argv, { env: env() })).code).not.toBe(0);
+  });
+
+  it("behaves as built when each own bundle's cache is refused or missing", async () => {
     const garbled = await copyOfDist(async (dist) => {
-      for (const command of info.cached ?? [])
-        await writeFile(join(dist, `tsp11.cjs.${command}.cache`), "not a code cache");
+      for (const command of OWN_BUNDLES)
+        await writeFile(join(dist, "commands", `${command}.cjs.cache`), "not a code cache");
     });
     await behavesAsBuilt(garbled);
-    expect(await startOf(garbled)).toBe("code-cache");
+    // With no cache of its own, a command starts from the whole program (its cache beats
+    // compiling the smaller bundle): a broken own bundle is not even read. (Under another
+    // Node.js no cache fits, and the own bundles are what starts.)
+    if ((await builtFor())?.v8 !== process.versions.v8) return;
+    const missing = await copyOfDist(async (dist) => {
+      for (const command of OWN_BUNDLES) {
+        await rm(join(dist, "commands", `${command}.cjs.cache`));
+        await writeFile(join(dist, "commands", `${command}.cjs`), "throw new Error('read');");
+      }
+    });
+    await behavesAsBuilt(missing);
   });
 
   it("uses an intact copy's cache, and Node's loader with -v", async () => {
@@ -164,9 +183,12 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     expect(JSON.parse(verbose.stdout)).toMatchObject({ start: "node-loader" });
   });
 
-  it("has no import() left in the bundle: a vm.Script has no loader to run one", async () => {
-    const bundle = await readFile(join(DIST, "tsp11.cjs"), "utf8");
-    expect(bundle.match(/\bimport\(/g) ?? []).toEqual([]);
+  it("has no import() left in the bundles: a vm.Script has no loader to run one", async () => {
+    const bundles = ["tsp11.cjs", ...OWN_BUNDLES.map((name) => join("commands", `${name}.cjs`))];
+    for (const bundle of bundles) {
+      const code = await readFile(join(DIST, bundle), "utf8");
+      expect(code.match(/\bimport\(/g) ?? [], bundle).toEqual([]);
+    }
   });
 
   it("keeps serve's web framework out of the bundle every command starts", async () => {
