@@ -8,9 +8,10 @@
 // half-written dist/.
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { renameSync, rmSync } from "node:fs";
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -38,7 +39,10 @@ const deferChildProcess = {
  * The @peculiar ASN.1 packages as ES modules whose unused files esbuild may leave out: each
  * package's index re-exports every schema it has, and the CommonJS builds bundle (and
  * evaluate, decorators and all, at every start of a command that parses DER) all of them.
- * Their files only define classes, so a file nothing imports is dead code.
+ * Their files only define classes, so a file nothing imports is dead code. An index is read
+ * as the names it exports, each from the file that defines it: a module initialized on first
+ * use (all of the ASN.1 code is) initializes everything it re-exports with `export *`, which
+ * cost an EC key's req or keygen asn1-rsa's OAEP and PSS defaults, serialized as they load.
  */
 const asn1TreeShaking = {
   name: "asn1-tree-shaking",
@@ -54,10 +58,64 @@ const asn1TreeShaking = {
         resolveDir: args.resolveDir,
         pluginData: asn1TreeShaking,
       });
-      return resolved.errors.length > 0 ? undefined : { ...resolved, sideEffects: false };
+      if (resolved.errors.length > 0) return undefined;
+      const index = /^@peculiar\/[^/]+$/.test(args.path);
+      return index
+        ? { path: resolved.path, namespace: "asn1-index", sideEffects: false }
+        : { ...resolved, sideEffects: false };
+    });
+    build.onLoad({ filter: /.*/, namespace: "asn1-index" }, async ({ path: index }) => {
+      const byFile = new Map();
+      for (const [name, file] of await exportsOfIndex(index)) {
+        byFile.set(file, [...(byFile.get(file) ?? []), name]);
+      }
+      const lines = [...byFile].map(
+        ([file, names]) => `export { ${names.join(", ")} } from ${JSON.stringify(file)};`,
+      );
+      return { contents: lines.join("\n"), resolveDir: dirname(index), loader: "js" };
     });
   },
 };
+
+/** Each name a package index exports (following its `export * from`), and its defining file. */
+async function exportsOfIndex(index) {
+  const stars = new Map();
+  for (const queue = [index]; queue.length > 0;) {
+    const file = queue.pop();
+    if (stars.has(file)) continue;
+    const targets = [
+      ...(await readFile(file, "utf8")).matchAll(/^export \* from "([^"]+)";/gm),
+    ].map(([, target]) => moduleFile(resolve(dirname(file), target)));
+    stars.set(file, targets);
+    queue.push(...targets);
+  }
+  // esbuild lists each file's own exports (those it names, not those it re-exports with *).
+  const { metafile } = await build({
+    entryPoints: [...stars.keys()],
+    outdir: "/unused",
+    write: false,
+    metafile: true,
+    format: "esm",
+    logLevel: "silent",
+  });
+  const own = new Map(
+    Object.values(metafile.outputs).map((output) => [resolve(output.entryPoint), output.exports]),
+  );
+  const names = new Map();
+  const visit = (file) => {
+    for (const name of own.get(file) ?? []) if (!names.has(name)) names.set(name, file);
+    for (const target of stars.get(file)) visit(target);
+  };
+  visit(index);
+  return names;
+}
+
+/** An ES module specifier's file: `./x` is x.js, or x/index.js for a directory. */
+function moduleFile(path) {
+  if (existsSync(`${path}.js`)) return `${path}.js`;
+  if (existsSync(join(path, "index.js"))) return join(path, "index.js");
+  return path;
+}
 
 const dist = fileURLToPath(new URL("../dist", import.meta.url));
 const staging = `${dist}.${process.pid}`;

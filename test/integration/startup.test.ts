@@ -191,6 +191,17 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     }
   });
 
+  it("bundles only the ASN.1 schema files a command uses, not all its package re-exports", async () => {
+    // An EC keygen needs asn1-rsa's RSAPublicKey (for RSA keys' SPKI), not its OAEP and PSS
+    // parameters, which serialize their defaults when they load.
+    const map = JSON.parse(await readFile(join(DIST, "commands", "keygen.cjs.map"), "utf8")) as {
+      sources: string[];
+    };
+    const rsa = map.sources.filter((source) => source.includes("@peculiar/asn1-rsa/"));
+    expect(rsa.some((source) => source.endsWith("/rsa_public_key.js"))).toBe(true);
+    expect(rsa.filter((source) => /\/parameters\//.test(source))).toEqual([]);
+  });
+
   it("keeps serve's web framework out of the bundle every command starts", async () => {
     const map = JSON.parse(await readFile(join(DIST, "tsp11.cjs.map"), "utf8")) as {
       sources: string[];
