@@ -34,7 +34,9 @@ import type { Socket } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import type { ReadStream } from "node:tty";
 import { promisify } from "node:util";
+import { errnoWhy, writeError } from "./errno.js";
 import { TspError } from "./errors.js";
+import { STDOUT } from "./output/stdio.js";
 
 /** Upper bound for inputs read whole (certificates, keys, data objects, signatures). */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
@@ -51,41 +53,6 @@ const delay = (ms: number): Promise<void> =>
   });
 const readAsync = promisify(read);
 const writeAsync = promisify(write);
-
-/** The words for a failed file operation: "no such file", "permission denied", ... */
-export function errnoWhy(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case "ENOENT":
-      return "no such file";
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EISDIR":
-      return "is a directory";
-    case "ENOSPC":
-      return "no space left on device";
-    case "EDQUOT":
-      return "disk quota exceeded";
-    case "EFBIG":
-      return "file too large";
-    case "EPIPE":
-      return "broken pipe (the reader closed it)";
-    case "EIO":
-      return "input/output error";
-    case "EROFS":
-      return "read-only file system";
-    case "ENXIO":
-      return "no such device";
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
-}
-
-/** `write <what>: <why>`, exit 1: how every failed output (stdout or a file) reads. */
-export function writeError(what: string, error: unknown): TspError {
-  if (error instanceof TspError) return error;
-  return new TspError("failure", `write ${what}: ${errnoWhy(error)}`, { cause: error });
-}
 
 function errnoError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
@@ -296,7 +263,7 @@ export class StreamedOutput {
   write(bytes: Uint8Array): void {
     if (this.#fd === undefined) {
       if (this.#options.holdStdout) this.#held.push(Buffer.from(bytes));
-      else process.stdout.write(Buffer.from(bytes));
+      else STDOUT.write(bytes);
       return;
     }
     try {
@@ -313,7 +280,7 @@ export class StreamedOutput {
     if (this.#done) return;
     this.#done = true;
     if (this.#fd === undefined) {
-      for (const part of this.#held) process.stdout.write(part);
+      for (const part of this.#held) STDOUT.write(part);
       this.#held = [];
       return;
     }

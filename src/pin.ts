@@ -2,6 +2,7 @@ import type { ReadStream } from "node:tty";
 import { inspect } from "node:util";
 import { InterruptedError, TspError } from "./errors.js";
 import { MAX_PIN_BYTES, readInput } from "./files.js";
+import { STDERR } from "./output/stdio.js";
 
 /** A PIN that cannot leak by accident: every way of printing it gives ***. */
 export class Pin {
@@ -88,7 +89,7 @@ async function openTerminal(): Promise<Terminal | undefined> {
   if (process.stdin.isTTY) {
     return {
       input: process.stdin,
-      write: (text) => process.stderr.write(text),
+      write: (text) => STDERR.stream().write(text),
       close: () => process.stdin.pause(),
     };
   }

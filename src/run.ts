@@ -9,8 +9,9 @@ import type { Command } from "commander";
 import { releaseAll, signalHandled } from "./cleanup.js";
 import type { ErrorObject } from "./errors.js";
 import { errorObject, errorObjectOf, InterruptedError, TspError } from "./errors.js";
-import { writeError } from "./files.js";
+import { writeError } from "./errno.js";
 import type { StartMode } from "./launch.js";
+import { STDERR, STDOUT } from "./output/stdio.js";
 import { setStartMode } from "./start-mode.js";
 
 /** The program that parses these arguments. */
@@ -31,16 +32,16 @@ function report(error: unknown, json: boolean, verbose: boolean): number {
   const line = json
     ? JSON.stringify({ error: rendered })
     : `tsp11: ${rendered.message.replace(/\s*\n\s*/g, " ")}`;
-  process.stderr.write(`${line}\n`);
+  STDERR.write(`${line}\n`);
   if (verbose && !(error instanceof TspError) && error instanceof Error && error.stack) {
-    process.stderr.write(`${error.stack}\n`);
+    STDERR.write(`${error.stack}\n`);
   }
   return rendered.exit;
 }
 
 function interrupted(): never {
   releaseAll();
-  process.stderr.write("\ntsp11: interrupted\n");
+  STDERR.write("\ntsp11: interrupted\n");
   process.exit(130);
 }
 
@@ -54,9 +55,10 @@ export async function run(
   const verbose = argv.includes("-v") || argv.includes("--verbose");
   // The bundle is minified (less to compile at start-up); -v shows stacks in the sources.
   if (verbose) process.setSourceMapsEnabled(true);
-  // A failed write to stdout (a full disk, a reader that closed the pipe) arrives as an
-  // event: one line and exit 1, as for a file (the contract's "Files").
-  process.stdout.on("error", (error) => {
+  // A failed write to stdout (a full disk, a reader that closed the pipe) is one line and
+  // exit 1, as for a file (the contract's "Files"): thrown where tsp11 writes it, or, through
+  // Node's stream, arriving as an event.
+  STDOUT.onStreamError((error) => {
     releaseAll();
     process.exit(report(writeError("stdout", error), json, verbose));
   });
@@ -67,7 +69,7 @@ export async function run(
   process.on("SIGTERM", onSignal);
   // Bare `tsp11`: the help, on stdout, and success (as gh and git do).
   if (argv.length === 0) {
-    process.stdout.write((await programFor(argv)).helpInformation());
+    STDOUT.write((await programFor(argv)).helpInformation());
     return;
   }
   try {

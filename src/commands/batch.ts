@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { Command } from "commander";
 import { favourMemoryOverSpeed } from "../memory.js";
+import { STDOUT } from "../output/stdio.js";
 import { withContext } from "./shared.js";
 
 interface BatchFlags {
@@ -29,7 +30,7 @@ export function batchCommand(): Command {
         const warn = (message: string): void => {
           ctx.output.warn(message);
         };
-        const stdout = ctx.output.streams.stdout;
+        const stdout = STDOUT.stream();
         process.exitCode = await runBatch(
           ndjsonLines(process.stdin),
           (line) => writeLine(stdout, line),

@@ -17,7 +17,8 @@ import {
   SIGN_MECHANISM_NAMES,
 } from "../core/sign-mechanisms.js";
 import { TspError, usageError } from "../errors.js";
-import { errnoWhy, eventStream, openNonBlocking } from "../files.js";
+import { errnoWhy } from "../errno.js";
+import { eventStream, openNonBlocking } from "../files.js";
 import { parseHexId } from "../options.js";
 import { oldSpelling, sharedOption } from "./vocabulary.js";
 

@@ -3,6 +3,8 @@
  * prompts, progress, warnings, traces and errors go to stderr.
  */
 import type { ChalkInstance } from "chalk";
+import type { Writer } from "./stdio.js";
+import { STDERR, STDOUT } from "./stdio.js";
 
 export interface OutputSettings {
   json: boolean;
@@ -12,9 +14,11 @@ export interface OutputSettings {
 }
 
 export interface Streams {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: Writer;
+  stderr: Writer;
 }
+
+const STDIO: Streams = { stdout: STDOUT, stderr: STDERR };
 
 /** Colour only on a TTY, never under --no-color or a non-empty NO_COLOR (chalk ignores it). */
 function colorLevel(settings: OutputSettings, stdoutTTY: boolean): 0 | 1 | 2 | 3 {
@@ -50,7 +54,7 @@ export class Output {
     this.color = color;
   }
 
-  static async create(settings: OutputSettings, streams: Streams = process): Promise<Output> {
+  static async create(settings: OutputSettings, streams: Streams = STDIO): Promise<Output> {
     const level = colorLevel(settings, streams.stdout.isTTY === true);
     if (level === 0) return new Output(settings, streams, PLAIN);
     const { Chalk } = await import("chalk");
