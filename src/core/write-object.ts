@@ -142,8 +142,9 @@ interface TokenKeyInfo {
 }
 
 /**
- * The key objects with this id (every one without an id): one search by id whatever the class
- * (each search costs SoftHSM a pass over every object), the class read with the id and label.
+ * The key objects with this id (every one without an id), and the certificates with it: one
+ * search by id whatever the class (each search costs SoftHSM a pass over every object), the
+ * class read with the id and label.
  */
 function keyHandles(session: TokenSession, id?: Uint8Array): Handle[][] {
   if (id === undefined) {
@@ -155,12 +156,20 @@ function keyHandles(session: TokenSession, id?: Uint8Array): Handle[][] {
   return [session.findObjects({ id })];
 }
 
-function tokenKeys(session: TokenSession, id?: Uint8Array): TokenKeyInfo[] {
+interface ObjectsById {
+  keys: TokenKeyInfo[];
+  /** The certificates found by the same search (only when it was one by id). */
+  certificates: Handle[];
+}
+
+function tokenObjects(session: TokenSession, id?: Uint8Array): ObjectsById {
   const keys: TokenKeyInfo[] = [];
+  const certificates: Handle[] = [];
   for (const handles of keyHandles(session, id)) {
     for (const handle of handles) {
       const values = session.read(handle, ["class", "id", "label"]);
       const cls = CLASS_OF_VALUE.get(values.class ?? -1);
+      if (cls === "certificate") certificates.push(handle);
       if (cls !== "private-key" && cls !== "public-key") continue;
       const { id: keyId, label } = values;
       const material = readPublicMaterial(session, handle);
@@ -174,7 +183,12 @@ function tokenKeys(session: TokenSession, id?: Uint8Array): TokenKeyInfo[] {
     }
   }
   // Private keys first, as they are named (the search by id finds them in the module's order).
-  return keys.sort((a, b) => Number(a.cls === "public-key") - Number(b.cls === "public-key"));
+  keys.sort((a, b) => Number(a.cls === "public-key") - Number(b.cls === "public-key"));
+  return { keys, certificates };
+}
+
+function tokenKeys(session: TokenSession, id?: Uint8Array): TokenKeyInfo[] {
+  return tokenObjects(session, id).keys;
 }
 
 /** Private keys first: their label is the one a certificate should carry. */
@@ -185,6 +199,8 @@ function preferPrivate(keys: TokenKeyInfo[]): TokenKeyInfo | undefined {
 interface Placement {
   id: Uint8Array;
   label: string | undefined;
+  /** The certificates already on the token with this id, when placing found them. */
+  certificates?: Handle[];
 }
 
 /** Where a certificate goes: the id and label of its key, checked against an explicit --id. */
@@ -195,7 +211,7 @@ function placeCertificate(
   hooks: WriteObjectHooks,
 ): Placement {
   if (options.id) {
-    const keys = tokenKeys(session, options.id);
+    const { keys, certificates } = tokenObjects(session, options.id);
     const readable = keys.filter((k) => k.spki !== undefined);
     const shownId = hex(options.id);
     if (keys.length === 0) {
@@ -218,6 +234,7 @@ function placeCertificate(
     return {
       id: options.id,
       label: options.label ?? keyLabelOr(preferPrivate(keys)?.label, cert),
+      certificates,
     };
   }
   const matching = tokenKeys(session).filter(
@@ -355,7 +372,7 @@ function writeUnlocked(
       const cert = prepared.cert;
       cls = "certificate";
       placement = placeCertificate(session, cert, options, hooks);
-      existing = conflictsOf(session, cls, { id: placement.id });
+      existing = placement.certificates ?? conflictsOf(session, cls, { id: placement.id });
       refuseConflicts(existing, `a certificate with id ${hex(placement.id)}`, options);
       template = {
         certificateType: ck.CKC_X_509,

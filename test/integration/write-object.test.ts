@@ -495,10 +495,32 @@ describe.skipIf(!available)("write-object", () => {
     expect(again.stderr).toBe(
       "tsp11: write-object: a certificate with id 01 already exists on the token (use --force to replace it)\n",
     );
+    // Named by --id: the same refusal (one search by id finds the key and the certificate).
+    const named = await run([
+      "write-object",
+      "--pin",
+      PIN,
+      "--type",
+      "cert",
+      "-f",
+      file("rsa-1.der"),
+      "--id",
+      "01",
+    ]);
+    expect(named.code).toBe(6);
+    expect(named.stderr).toBe(again.stderr);
     expect(await objectListing(token, PIN)).toBe(before);
     // A fresh certificate for the same key replaces the old one.
     await issue(token, ca, file("rsa-1.csr"), file("rsa-1b.pem"));
-    const replaced = await write(["--type", "cert", "-f", file("rsa-1b.pem"), "--force"]);
+    const replaced = await write([
+      "--type",
+      "cert",
+      "-f",
+      file("rsa-1b.pem"),
+      "--id",
+      "01",
+      "--force",
+    ]);
     expect(replaced).toMatchObject({ id: "01", label: "rsa-1" });
     const certs = (await objects(["--type", "cert", "--id", "01"])).map((c) => c.serial);
     expect(certs).toEqual([(await certFields(file("rsa-1b.pem"))).serial]);
