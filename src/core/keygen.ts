@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from "node:crypto";
 import { findCurve } from "../asn1/curves.js";
 import { spkiToPem } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
@@ -445,8 +444,9 @@ async function generateSecret(
   const secretUsage = usage.filter((word): word is KeyUsage => word !== "sign-recover");
   // DES3's length is fixed by the mechanism (SoftHSM refuses CKA_VALUE_LEN for it).
   const valueLen = spec.keyType === "des3" ? undefined : spec.bits / 8;
-  // A secret key has no public value to hash: its id is random unless given.
-  const id = options.id ?? createHash("sha1").update(randomBytes(32)).digest();
+  // A secret key has no public value to hash: its id is random unless given (node:crypto
+  // loaded here, not by every keygen: it costs a start about 5 ms).
+  const id = options.id ?? process.getBuiltinModule("node:crypto").randomBytes(20);
   // Replacing: made with the provisional id until the old keys are marked (as for pairs).
   const provisional = replaced.length > 0;
   const handle = await generate((onlyRequested) => {

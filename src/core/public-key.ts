@@ -2,7 +2,7 @@
  * A token key's public half as plain bytes, and what is made of it: the SubjectPublicKeyInfo
  * and the NSS/Mastercard CKA_ID (SHA-1 of the modulus, of the EC point 04‖X‖Y, of the Ed25519 key).
  */
-import { createHash } from "node:crypto";
+import { sha1 } from "@noble/hashes/legacy.js";
 import { bitLength, stripLeadingZeros } from "../asn1/bytes.js";
 import { curveFromEcParams } from "../asn1/curves.js";
 import { ecSpki, rsaSpki, unwrapEcPoint } from "../asn1/spki.js";
@@ -89,8 +89,12 @@ export function idSource(material: PublicKeyMaterial): Uint8Array {
   throw new TspError("failure", "derive key id: the key's public value is missing");
 }
 
+/**
+ * SHA-1 by @noble/hashes, not node:crypto: loading node:crypto costs a start about 5 ms, and
+ * keygen and write-object need no more of it than this.
+ */
 export function keyIdOf(material: PublicKeyMaterial): Uint8Array {
-  return createHash("sha1").update(idSource(material)).digest();
+  return sha1(idSource(material));
 }
 
 export function describeMaterial(material: PublicKeyMaterial): { bits?: number; curve?: string } {

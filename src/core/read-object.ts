@@ -3,7 +3,6 @@
  * from the key's attributes; a private key's public half serves too), a data object's value,
  * and the secret and private keys a module lets out in the clear (extractable, not sensitive).
  */
-import { createPrivateKey, createPublicKey } from "node:crypto";
 import { toPem } from "../asn1/pem.js";
 import {
   ecPrivateKeyInfo,
@@ -136,6 +135,8 @@ function publicKeyOfPrivate(scope: TokenScope, privateKey: Handle): Uint8Array {
   if (publicKeyInfo && publicKeyInfo.length > 0) return new Uint8Array(publicKeyInfo);
   if (exportRefusals(scope, privateKey).length === 0) {
     const pkcs8 = privateKeyInfoOf(scope, privateKey, label);
+    // node:crypto loaded here, not by every read-object: it costs a start about 5 ms.
+    const { createPrivateKey, createPublicKey } = process.getBuiltinModule("node:crypto");
     const key = createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
     return new Uint8Array(createPublicKey(key).export({ type: "spki", format: "der" }));
   }

@@ -5,7 +5,7 @@
  * exists.
  */
 import { CLASS_OF_VALUE } from "./object-reader.js";
-import { createHash } from "node:crypto";
+import { sha1 } from "@noble/hashes/legacy.js";
 import { parseCertificates, parsePublicKeyInput } from "../asn1/cert.js";
 import { certificateLabel } from "../asn1/cert-label.js";
 import type { ParsedCertificate, ParsedPublicKey } from "../asn1/cert.js";
@@ -125,11 +125,11 @@ function certificateKeyId(cert: ParsedCertificate): Uint8Array {
   try {
     const info = parseSpki(cert.spki);
     const value = info.keyType === "rsa" ? info.modulus : info.ecPoint;
-    if (value) return createHash("sha1").update(value).digest();
+    if (value) return sha1(value);
   } catch {
     // A key type tsp11 does not handle (DSA, ...): the id still has to be stable.
   }
-  return createHash("sha1").update(cert.spki).digest();
+  return sha1(cert.spki);
 }
 
 /** A key object on the token, with its SPKI when its public half can be read. */

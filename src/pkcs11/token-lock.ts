@@ -22,7 +22,8 @@
  *   and gives up after WAIT_MS. Inside one process, requests queue on a promise chain first,
  *   so they do not poll against each other.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -63,10 +64,28 @@ function processStart(pid: number): string {
   }
 }
 
+/**
+ * Hashes by @noble/hashes and a nonce from Math.random, not node:crypto: loading node:crypto
+ * costs a start about 5 ms, and every command that writes or lists takes this lock. The nonce
+ * only tells two holders with the same pid and start time apart; it guards nothing secret.
+ */
+function sha256Hex(text: string): string {
+  return bytesToHex(sha256(new TextEncoder().encode(text)));
+}
+
+function randomHex(length: number): string {
+  let hex = "";
+  while (hex.length < length)
+    hex += Math.floor(Math.random() * 2 ** 32)
+      .toString(16)
+      .padStart(8, "0");
+  return hex.slice(0, length);
+}
+
 function newOwner(): Owner {
   const pid = process.pid;
   const start = processStart(pid);
-  const nonce = randomBytes(12).toString("hex");
+  const nonce = randomHex(24);
   return { pid, start, nonce, line: `${pid} ${start || "-"} ${nonce}\n` };
 }
 
@@ -146,7 +165,7 @@ function holderOf(path: string, depth: number): Owner | "free" | "garbled" {
     } catch {
       return "free";
     }
-    const nonce = createHash("sha256").update(text).digest("hex").slice(0, 24);
+    const nonce = sha256Hex(text).slice(0, 24);
     return reap(path, { pid: 0, start: "", nonce, line: text }, depth) ? "free" : "garbled";
   }
   if (isAlive(owner)) return owner;
@@ -209,10 +228,9 @@ export function isTokenLockHeld(key: TokenLockKey): boolean {
 
 export function lockPathOf(key: TokenLockKey): string {
   // A token without a serial is told apart by its label.
-  const name = createHash("sha256")
-    .update(`${key.modulePath}\n${key.serial}\n${key.serial === "" ? key.label : ""}`)
-    .digest("hex")
-    .slice(0, 32);
+  const name = sha256Hex(
+    `${key.modulePath}\n${key.serial}\n${key.serial === "" ? key.label : ""}`,
+  ).slice(0, 32);
   return join(lockDirectory(), `${name}.lock`);
 }
 

@@ -202,6 +202,38 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     expect(rsa.filter((source) => /\/parameters\//.test(source))).toEqual([]);
   });
 
+  it("starts keygen, write-object, read-object and list-objects without node:crypto", async () => {
+    // Loading node:crypto costs a start about 5 ms: only req (which checks its signature on
+    // the host) needs it. A preload reports the first load of it, if any.
+    const preload = token.path("report-crypto.cjs");
+    await writeFile(
+      preload,
+      `const Module = require("node:module"); const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (/^(node:)?crypto$/.test(request)) process.emitWarning("node:crypto loaded");
+  return load.call(this, request, ...rest);
+};`,
+    );
+    const data = token.path("crypto-free.txt");
+    await writeFile(data, "x\n");
+    const runs = [
+      ["keygen", "--key-type", "ec:prime256v1", "--label", "no-crypto"],
+      ["write-object", "--type", "data", "-f", data, "--label", "no-crypto"],
+      ["read-object", "--type", "pubkey", "--label", "k"],
+      ["list-objects"],
+      ["req", "-i", "k", "-d", "/CN=crypto", "-o", token.path("crypto.csr")],
+    ];
+    const loaded: string[] = [];
+    for (const argv of runs) {
+      const result = await runCommand(BIN, argv, {
+        env: { ...token.env, TSP11_PIN: PIN, NODE_OPTIONS: `--require ${preload}` },
+      });
+      expect(result.code, result.stderr).toBe(0);
+      if (result.stderr.includes("node:crypto loaded")) loaded.push(argv[0] ?? "");
+    }
+    expect(loaded).toEqual(["req"]);
+  });
+
   it("keeps serve's web framework out of the bundle every command starts", async () => {
     const map = JSON.parse(await readFile(join(DIST, "tsp11.cjs.map"), "utf8")) as {
       sources: string[];
