@@ -29,6 +29,11 @@ export interface TokenKey {
   bits?: number | undefined;
   /** OpenSSL curve name for EC and Edwards keys. */
   curve?: string | undefined;
+  /**
+   * Of a private key, the public keys the same search found (same label or id): its public
+   * half is usually among them, which spares a search for it.
+   */
+  publicKeys?: Handle[];
 }
 
 /**
@@ -89,11 +94,8 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
       `find key: the URI names an object of type=${selector.type ?? ""}, not a ${what}`,
     );
   }
-  let handles = session.findObjects({
-    class: CLASS_VALUES[cls],
-    label: selector.label,
-    id: selector.id,
-  });
+  const found = searchKeys(session, cls, selector);
+  let handles = found.keys;
   if (handles.length === 0) handles = keysOfLabelledCertificates(session, cls, selector);
   if (handles.length === 0) {
     throw new TspError(
@@ -122,7 +124,33 @@ export function findKey(session: TokenSession, cls: ObjectClass, selector: KeySe
     id: values.id ?? new Uint8Array(0),
     bits: modulus ? bitLength(modulus) : undefined,
     curve: ecParams ? curveFromEcParams(ecParams)?.name : undefined,
+    ...(found.publicKeys ? { publicKeys: found.publicKeys } : {}),
   };
+}
+
+/**
+ * The keys of the class that the selector names. A private key named by label or id is
+ * searched for whatever the class, its class read from the few matches: its public half
+ * (same label and id, as keygen makes them) comes with it, and each search costs SoftHSM a
+ * pass over every object on the token.
+ */
+function searchKeys(
+  session: TokenSession,
+  cls: ObjectClass,
+  selector: KeySelector,
+): { keys: Handle[]; publicKeys?: Handle[] } {
+  const query = { label: selector.label, id: selector.id };
+  if (cls !== "private-key" || (selector.label === undefined && selector.id === undefined)) {
+    return { keys: session.findObjects({ ...query, class: CLASS_VALUES[cls] }) };
+  }
+  const keys: Handle[] = [];
+  const publicKeys: Handle[] = [];
+  for (const handle of session.findObjects(query)) {
+    const { class: found } = session.read(handle, ["class"]);
+    if (found === CLASS_VALUES["private-key"]) keys.push(handle);
+    else if (found === CLASS_VALUES["public-key"]) publicKeys.push(handle);
+  }
+  return { keys, publicKeys };
 }
 
 /** An object class in words: "secret key", "certificate", "data object". */

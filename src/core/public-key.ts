@@ -51,6 +51,10 @@ export function readPublicMaterial(
   return undefined;
 }
 
+function sameId(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && Buffer.from(a).equals(b);
+}
+
 /**
  * The public material of a private key: from the key itself where it carries it (RSA), else
  * from the public key with the same CKA_ID (SoftHSM's EC private keys have no CKA_EC_POINT).
@@ -59,9 +63,13 @@ export function publicMaterialOf(
   session: TokenSession,
   privateKey: Handle,
   id: Uint8Array | undefined,
+  candidates?: readonly Handle[],
 ): PublicKeyMaterial {
   if (id && id.length > 0) {
-    const [publicKey] = session.findObjects({ class: CLASS_VALUES["public-key"], id });
+    // A public key found with the private one, if one has its id; else a search by the id.
+    const publicKey =
+      candidates?.find((handle) => sameId(session.read(handle, ["id"]).id, id)) ??
+      session.findObjects({ class: CLASS_VALUES["public-key"], id })[0];
     const material = publicKey ? readPublicMaterial(session, publicKey) : undefined;
     if (material) return material;
   }

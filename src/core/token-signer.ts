@@ -128,7 +128,7 @@ export function tokenSigner(
   wish: SignatureWish,
   hooks: SignerHooks,
 ): TokenSigner {
-  const spki = spkiOf(publicMaterialOf(session, key.handle, key.id));
+  const spki = spkiOf(publicMaterialOf(session, key.handle, key.id, key.publicKeys));
   const choice = signingChoice(key, wish, hooks);
   const plan = planSignature(session, key, {
     mechanism: choice.mechanism,

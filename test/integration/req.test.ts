@@ -276,6 +276,25 @@ describe.skipIf(!available)("req", () => {
     expect(await readdir(dir)).toEqual(["a.csr"]);
   });
 
+  it("finds the key and its public half in one search (each is a pass over the token)", async () => {
+    const file = token.path("one-search.csr");
+    const traced = await run(token, [
+      "-v",
+      "req",
+      "--pin",
+      PIN,
+      "-i",
+      "ec-p256",
+      "-d",
+      "/CN=s",
+      "-o",
+      file,
+    ]);
+    expect(traced.code, traced.stderr).toBe(0);
+    expect(traced.stderr.match(/C_FindObjectsInit/g)).toHaveLength(1);
+    expect((await inspect(token, file)).verified).toMatch(/verify OK/);
+  });
+
   it("takes the DN in OpenSSL or RFC 4514 form (the same name) and the key by --uri", async () => {
     const openslForm = await req(token, [
       "-i",

@@ -509,6 +509,20 @@ describe.skipIf(!available)("write-object", () => {
     ]);
     expect(named.code).toBe(6);
     expect(named.stderr).toBe(again.stderr);
+    // The key and the conflicting certificate come from one search by id.
+    const traced = await run([
+      "-v",
+      "write-object",
+      "--pin",
+      PIN,
+      "--type",
+      "cert",
+      "-f",
+      file("rsa-1.der"),
+      "--id",
+      "01",
+    ]);
+    expect(traced.stderr.match(/C_FindObjectsInit/g)).toHaveLength(1);
     expect(await objectListing(token, PIN)).toBe(before);
     // A fresh certificate for the same key replaces the old one.
     await issue(token, ca, file("rsa-1.csr"), file("rsa-1b.pem"));
