@@ -75,6 +75,9 @@ export class StdioWriter implements Writer {
     if (this.#stream === undefined) {
       this.#stream = this.#makeStream();
       if (this.#onStreamError) this.#stream.on("error", this.#onStreamError);
+      // A failed write of stderr is dropped here too: unhandled, it would end the run with
+      // exit 1 in place of the contract's code.
+      if (this.#name === "stderr") this.#stream.on("error", () => undefined);
     }
     this.#direct = false;
     return this.#stream;

@@ -216,6 +216,25 @@ describe.skipIf(!available)("files", () => {
       expect(stderr).toBe("tsp11: write stdout: broken pipe (the reader closed it)\n");
     });
 
+    it("a stderr that cannot be written (full, reader gone) keeps the run's exit code", async () => {
+      const fifo = token.path("closed-stderr.fifo");
+      execFileSync("mkfifo", [fifo]);
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const gone = openSync(fifo, constants.O_WRONLY);
+      closeSync(reader);
+      // /dev/full goes through Node's stream, the FIFO is written directly: both drop the line.
+      for (const fd of [full(), gone]) {
+        const child = spawnTsp11(
+          token,
+          ["list-objects", "--pin", "0000"],
+          ["ignore", "ignore", fd],
+        );
+        const { code } = await finish(child);
+        closeSync(fd);
+        expect(code).toBe(4);
+      }
+    });
+
     it("a file in a missing directory: one line, exit 1, nothing written", async () => {
       const signed = await sign(["--output", token.path("missing/x.sig")]);
       expect(signed.code).toBe(1);
