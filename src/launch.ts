@@ -56,6 +56,8 @@ export function commandBundle(command: string, directory = dist): string {
  * that bundle then hands the arguments to the whole program, src/one-command.ts).
  */
 function ownBundleFor(argv: readonly string[]): string | undefined {
+  // `tsp11 help <command>` is the whole program's.
+  if (argv.find((arg) => !arg.startsWith("-")) === "help") return undefined;
   const command = argv.find((arg) => COMMAND_NAMES.includes(arg as CommandName));
   const own = OWN_BUNDLE_COMMANDS.find((name) => name === command);
   return own && commandBundle(own);

@@ -202,13 +202,18 @@ describe.skipIf(!available)("files", () => {
       });
     });
 
-    it("a stdout whose reader is gone (EPIPE) is one line, exit 1", async () => {
-      // A FIFO opened for writing, its only reader closed: every write fails with EPIPE.
-      const fifo = token.path("closed.fifo");
+    /** A FIFO opened for writing, its only reader closed: every write fails with EPIPE. */
+    const readerGone = (name: string): number => {
+      const fifo = token.path(name);
       execFileSync("mkfifo", [fifo]);
       const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
       const writer = openSync(fifo, constants.O_WRONLY);
       closeSync(reader);
+      return writer;
+    };
+
+    it("a stdout whose reader is gone (EPIPE) is one line, exit 1", async () => {
+      const writer = readerGone("closed.fifo");
       const child = spawnTsp11(token, ["list-objects"], ["ignore", writer, "pipe"]);
       const { code, stderr } = await finish(child);
       closeSync(writer);
@@ -217,11 +222,7 @@ describe.skipIf(!available)("files", () => {
     });
 
     it("a stderr that cannot be written (full, reader gone) keeps the run's exit code", async () => {
-      const fifo = token.path("closed-stderr.fifo");
-      execFileSync("mkfifo", [fifo]);
-      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-      const gone = openSync(fifo, constants.O_WRONLY);
-      closeSync(reader);
+      const gone = readerGone("closed-stderr.fifo");
       // /dev/full goes through Node's stream, the FIFO is written directly: both drop the line.
       for (const fd of [full(), gone]) {
         const child = spawnTsp11(

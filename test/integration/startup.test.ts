@@ -153,6 +153,14 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     // keygen's bundle cannot run list-slots alone: without the whole program this fails.
     const bin = await copyOfDist((dist) => rm(join(dist, "tsp11.cjs")));
     expect((await runCommand(bin, argv, { env: env() })).code).not.toBe(0);
+    // `help <command>` starts the whole program, not the command's bundle.
+    const broken = await copyOfDist(async (dist) => {
+      for (const command of OWN_BUNDLES)
+        await writeFile(join(dist, "commands", `${command}.cjs`), "throw new Error('read');");
+    });
+    const help = await runCommand(broken, ["help", "keygen"], { env: env() });
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: tsp11 keygen /);
   });
 
   it("behaves as built when each own bundle's cache is refused or missing", async () => {

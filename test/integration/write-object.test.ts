@@ -482,46 +482,19 @@ describe.skipIf(!available)("write-object", () => {
 
   it("refuses a second certificate with the same id (exit 6); --force replaces it", async () => {
     const before = await objectListing(token, PIN);
-    const again = await run([
-      "write-object",
-      "--pin",
-      PIN,
-      "--type",
-      "cert",
-      "-f",
-      file("rsa-1.der"),
-    ]);
+    const writeRsa1 = (...extra: string[]) =>
+      run(["write-object", "--pin", PIN, "--type", "cert", "-f", file("rsa-1.der"), ...extra]);
+    const again = await writeRsa1();
     expect(again.code).toBe(6);
     expect(again.stderr).toBe(
       "tsp11: write-object: a certificate with id 01 already exists on the token (use --force to replace it)\n",
     );
     // Named by --id: the same refusal (one search by id finds the key and the certificate).
-    const named = await run([
-      "write-object",
-      "--pin",
-      PIN,
-      "--type",
-      "cert",
-      "-f",
-      file("rsa-1.der"),
-      "--id",
-      "01",
-    ]);
+    const named = await writeRsa1("--id", "01");
     expect(named.code).toBe(6);
     expect(named.stderr).toBe(again.stderr);
     // The key and the conflicting certificate come from one search by id.
-    const traced = await run([
-      "-v",
-      "write-object",
-      "--pin",
-      PIN,
-      "--type",
-      "cert",
-      "-f",
-      file("rsa-1.der"),
-      "--id",
-      "01",
-    ]);
+    const traced = await writeRsa1("--id", "01", "-v");
     expect(traced.stderr.match(/C_FindObjectsInit/g)).toHaveLength(1);
     expect(await objectListing(token, PIN)).toBe(before);
     // A fresh certificate for the same key replaces the old one.
