@@ -5,6 +5,7 @@
  */
 import { Command, Option } from "commander";
 import { parseSlotId, parseSlotIndex } from "./options.js";
+import { STDERR, STDOUT } from "./output/stdio.js";
 import { VERSION } from "./version.js";
 
 export function globalOptions(): Option[] {
@@ -38,6 +39,24 @@ export function globalOptions(): Option[] {
   ];
 }
 
+/**
+ * commander's output (help, --version) goes where every other output goes: a failed write is
+ * the one-line error and exit 1 (src/output/stdio.ts). Its errors are thrown, not printed:
+ * src/run.ts reports them once.
+ */
+const OUTPUT = {
+  writeOut: (text: string): void => {
+    STDOUT.write(text);
+  },
+  writeErr: (text: string): void => {
+    STDERR.write(text);
+  },
+  outputError: (): void => undefined,
+  // commander's own default: a terminal's width, else 80.
+  getOutHelpWidth: (): number => (STDOUT.isTTY ? (STDOUT.columns ?? 80) : 80),
+  getErrHelpWidth: (): number => (STDERR.isTTY ? (STDERR.columns ?? 80) : 80),
+};
+
 /** The root command with the global options and no subcommand yet. */
 export function rootProgram(options: readonly Option[] = globalOptions()): Command {
   const program = new Command("tsp11")
@@ -45,7 +64,7 @@ export function rootProgram(options: readonly Option[] = globalOptions()): Comma
     .version(VERSION, "-V, --version")
     .showHelpAfterError(false)
     .configureHelp({ showGlobalOptions: true })
-    .configureOutput({ outputError: () => undefined })
+    .configureOutput(OUTPUT)
     .exitOverride();
   for (const option of options) program.addOption(option);
   // --token is the contract's alias of --token-label.
@@ -60,7 +79,7 @@ export function rootProgram(options: readonly Option[] = globalOptions()): Comma
 
 /** Adds a command as every command is added: errors thrown, not printed. */
 export function addCommand(program: Command, command: Command): void {
-  program.addCommand(command.exitOverride().configureOutput({ outputError: () => undefined }), {
+  program.addCommand(command.exitOverride().configureOutput(OUTPUT), {
     hidden: command.name().startsWith("__"),
   });
 }

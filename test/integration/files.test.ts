@@ -212,13 +212,19 @@ describe.skipIf(!available)("files", () => {
       return writer;
     };
 
-    it("a stdout whose reader is gone (EPIPE) is one line, exit 1", async () => {
-      const writer = readerGone("closed.fifo");
-      const child = spawnTsp11(token, ["list-objects"], ["ignore", writer, "pipe"]);
-      const { code, stderr } = await finish(child);
-      closeSync(writer);
-      expect(code).toBe(1);
-      expect(stderr).toBe("tsp11: write stdout: broken pipe (the reader closed it)\n");
+    it("a stdout whose reader is gone (EPIPE) is one line, exit 1, help and --version too", async () => {
+      for (const [k, args] of [
+        ["list-objects"],
+        ["list-slots", "--help"],
+        ["--version"],
+      ].entries()) {
+        const writer = readerGone(`closed-${k}.fifo`);
+        const child = spawnTsp11(token, args, ["ignore", writer, "pipe"]);
+        const { code, stderr } = await finish(child);
+        closeSync(writer);
+        expect(code, args.join(" ")).toBe(1);
+        expect(stderr).toBe("tsp11: write stdout: broken pipe (the reader closed it)\n");
+      }
     });
 
     it("a stderr that cannot be written (full, reader gone) keeps the run's exit code", async () => {
