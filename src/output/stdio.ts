@@ -49,12 +49,13 @@ export class StdioWriter implements Writer {
   }
 
   /**
-   * Writes all of `data` before it returns. A failed write of standard output throws
-   * `write stdout: <why>` (exit 1); one of standard error is dropped, as there is nowhere
-   * left to say it.
+   * Writes `data`; the caller may reuse its buffer once this returns (the stream gets a copy:
+   * it may hold on to what it is given until the reader takes it). A failed write of standard
+   * output throws `write stdout: <why>` (exit 1); one of standard error is dropped, as there is
+   * nowhere left to say it.
    */
   write(data: string | Uint8Array): boolean {
-    if (!this.#isDirect()) return this.stream().write(data);
+    if (!this.#isDirect()) return this.stream().write(copyOf(data));
     const bytes = typeof data === "string" ? Buffer.from(data) : data;
     let offset = 0;
     try {
@@ -63,7 +64,7 @@ export class StdioWriter implements Writer {
     } catch (error) {
       // A non-blocking pipe that is full: Node's stream waits for the reader.
       if ((error as NodeJS.ErrnoException).code === "EAGAIN") {
-        return this.stream().write(bytes.subarray(offset));
+        return this.stream().write(copyOf(bytes.subarray(offset)));
       }
       if (this.#name === "stderr") return false;
       throw writeError(this.#name, error);
@@ -95,6 +96,10 @@ export class StdioWriter implements Writer {
     }
     return this.#direct;
   }
+}
+
+function copyOf(data: string | Uint8Array): string | Buffer {
+  return typeof data === "string" ? data : Buffer.from(data);
 }
 
 export const STDOUT = new StdioWriter(1, "stdout", () => process.stdout);

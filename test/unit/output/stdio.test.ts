@@ -26,8 +26,9 @@ function fakeStream() {
   const stream = {
     isTTY: true,
     columns: 99,
+    // Holds on to what it is given, as a stream waiting for its reader does.
     write: (data: string | Uint8Array) => {
-      parts.push(Buffer.from(data));
+      parts.push(typeof data === "string" ? Buffer.from(data) : (data as Buffer));
       return true;
     },
     on: () => stream,
@@ -82,6 +83,11 @@ describe("StdioWriter", () => {
     expect(writer.columns).toBe(99);
     writer.write("to the stream");
     expect(stream.text()).toBe("to the stream");
+    // The caller may reuse its buffer once write returns: the stream got a copy.
+    const reused = Buffer.from(" kept");
+    writer.write(reused);
+    reused.fill(0x78);
+    expect(stream.text()).toBe("to the stream kept");
   });
 
   it("hands a full non-blocking pipe's rest, and every later write, to the stream", () => {
