@@ -30,10 +30,15 @@ export interface TokenKey {
   /** OpenSSL curve name for EC and Edwards keys. */
   curve?: string | undefined;
   /**
-   * Of a private key, the public keys the same search found (same label or id): its public
-   * half is usually among them, which spares a search for it.
+   * Of a private key, the public keys the same search found (same label or id), with their
+   * ids: its public half is usually among them, which spares a search for it.
    */
-  publicKeys?: Handle[];
+  publicKeys?: KeyWithId[];
+}
+
+export interface KeyWithId {
+  handle: Handle;
+  id: Uint8Array | undefined;
 }
 
 /**
@@ -138,17 +143,18 @@ function searchKeys(
   session: TokenSession,
   cls: ObjectClass,
   selector: KeySelector,
-): { keys: Handle[]; publicKeys?: Handle[] } {
+): { keys: Handle[]; publicKeys?: KeyWithId[] } {
   const query = { label: selector.label, id: selector.id };
   if (cls !== "private-key" || (selector.label === undefined && selector.id === undefined)) {
     return { keys: session.findObjects({ ...query, class: CLASS_VALUES[cls] }) };
   }
   const keys: Handle[] = [];
-  const publicKeys: Handle[] = [];
+  const publicKeys: KeyWithId[] = [];
   for (const handle of session.findObjects(query)) {
-    const { class: found } = session.read(handle, ["class"]);
+    // The id with the class, in one read: publicMaterialOf matches the public half by it.
+    const { class: found, id } = session.read(handle, ["class", "id"]);
     if (found === CLASS_VALUES["private-key"]) keys.push(handle);
-    else if (found === CLASS_VALUES["public-key"]) publicKeys.push(handle);
+    else if (found === CLASS_VALUES["public-key"]) publicKeys.push({ handle, id });
   }
   return { keys, publicKeys };
 }

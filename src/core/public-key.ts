@@ -10,6 +10,7 @@ import { TspError } from "../errors.js";
 import type { Handle } from "../pkcs11/lib.js";
 import { CLASS_VALUES, keyTypeName } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
+import type { KeyWithId } from "./find-key.js";
 
 export interface PublicKeyMaterial {
   keyType: "rsa" | "ec" | "ec-edwards" | "ec-montgomery";
@@ -63,12 +64,12 @@ export function publicMaterialOf(
   session: TokenSession,
   privateKey: Handle,
   id: Uint8Array | undefined,
-  candidates?: readonly Handle[],
+  candidates?: readonly KeyWithId[],
 ): PublicKeyMaterial {
   if (id && id.length > 0) {
     // A public key found with the private one, if one has its id; else a search by the id.
     const publicKey =
-      candidates?.find((handle) => sameId(session.read(handle, ["id"]).id, id)) ??
+      candidates?.find((candidate) => sameId(candidate.id, id))?.handle ??
       session.findObjects({ class: CLASS_VALUES["public-key"], id })[0];
     const material = publicKey ? readPublicMaterial(session, publicKey) : undefined;
     if (material) return material;
