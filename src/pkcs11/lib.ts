@@ -1,13 +1,9 @@
 /**
- * The only importer of pkcs11js. pkcs11js ends with `module.exports = { ...pkcs11, PKCS11 }`,
- * which Node's ESM loader cannot see through: named imports crash at run time. It is loaded
- * whole with require() (it is CommonJS; this also spares start-up ESM's export analysis of
- * it) and re-exported from here.
+ * The only importer of pkcs11js. Its module.exports (`{ ...pkcs11, PKCS11 }`) is taken whole,
+ * as the default import: Node's ESM loader cannot see its names. The build bundles it (so it
+ * runs under the code cache) with that object made cheaply (scripts/build.mjs).
  */
-import { createRequire } from "node:module";
-import type * as Pkcs11js from "pkcs11js";
-
-const pkcs11js = createRequire(import.meta.url)("pkcs11js") as typeof Pkcs11js;
+import pkcs11js from "pkcs11js";
 
 export type {
   Attribute,
