@@ -265,6 +265,29 @@ Module._load = function (request, ...rest) {
     }
   });
 
+  it("reads a regular input file at once, without the I/O threads (a device through them)", async () => {
+    // The I/O threads start on first use, which costs a start about 3 ms.
+    const preload = token.path("report-read.cjs");
+    await writeFile(
+      preload,
+      `const fs = require("node:fs"); const read = fs.read;
+fs.read = Object.defineProperties(function (...args) {
+  process.emitWarning("async read");
+  return read.apply(this, args);
+}, Object.getOwnPropertyDescriptors(read));`,
+    );
+    const data = token.path("read-at-once.txt");
+    await writeFile(data, "x\n");
+    const write = (input: string) =>
+      runCommand(BIN, ["write-object", "--type", "data", "-f", input, "--label", input], {
+        env: { ...token.env, TSP11_PIN: PIN, NODE_OPTIONS: `--require ${preload}` },
+      });
+    const file = await write(data);
+    expect(file.code, file.stderr).toBe(0);
+    expect(file.stderr).not.toContain("async read");
+    expect((await write("/dev/null")).stderr).toContain("async read");
+  });
+
   it("keeps serve's web framework out of the bundle every command starts", async () => {
     const map = JSON.parse(await readFile(join(DIST, "tsp11.cjs.map"), "utf8")) as {
       sources: string[];
