@@ -19,6 +19,8 @@ export interface PublicKeyMaterial {
   ecParams?: Buffer;
   /** CKA_EC_POINT as the module gives it (a DER OCTET STRING, or raw from some modules). */
   ecPoint?: Buffer;
+  /** The public key object it was read from, when publicMaterialOf found one. */
+  object?: Handle;
 }
 
 /** The attributes that hold each key type's public value. */
@@ -72,7 +74,7 @@ export function publicMaterialOf(
       candidates?.find((candidate) => sameId(candidate.id, id))?.handle ??
       session.findObjects({ class: CLASS_VALUES["public-key"], id })[0];
     const material = publicKey ? readPublicMaterial(session, publicKey) : undefined;
-    if (material) return material;
+    if (material) return { ...material, object: publicKey };
   }
   const own = readPublicMaterial(session, privateKey);
   if (own) return own;

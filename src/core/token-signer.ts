@@ -2,25 +2,22 @@
  * Signing certificate requests and certificates with a token key: the scheme follows the key
  * (RSA PKCS#1 v1.5 or PSS, ECDSA, Ed25519), the token signs with the fitting mechanism (or
  * the raw one after host hashing, where the module lacks the combined one), and every
- * signature is checked on the host against the key's public half before it is used, so a
- * public object that does not belong to the private key (same CKA_ID, another key) never
- * yields a request or certificate that would not verify.
+ * signature is checked against the key's public half before it is used, so a public object
+ * that does not belong to the private key (same CKA_ID, another key) never yields a request
+ * or certificate that would not verify.
  */
-import {
-  constants as cryptoConstants,
-  createPublicKey,
-  verify as verifySignature,
-} from "node:crypto";
-import type { KeyObject } from "node:crypto";
 import type { Hash, SignatureScheme, Signer } from "../asn1/algorithms.js";
 import { HASHES } from "../asn1/algorithms.js";
 import { ecdsaRawToDer } from "../asn1/ecdsa.js";
 import { TspError } from "../errors.js";
+import { verifyOnce } from "../pkcs11/crypto.js";
+import type { Handle } from "../pkcs11/lib.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenKey } from "./find-key.js";
 import { publicMaterialOf, spkiOf } from "./public-key.js";
 import type { SignMechanismName } from "./sign-mechanisms.js";
-import { planSignature, signBytes } from "./signing.js";
+import type { SignaturePlan } from "./signing.js";
+import { planSignature, signBytes, tokenInput } from "./signing.js";
 
 export interface SignerHooks {
   warn: (message: string) => void;
@@ -93,32 +90,71 @@ export function signingChoice(
   }
 }
 
-/** Node's verify() arguments for a scheme. */
+/**
+ * Checks the signature on the host against the SPKI, with node:crypto, loaded only here: it
+ * costs a start 7 ms.
+ */
 function checkOnHost(
   scheme: SignatureScheme,
-  publicKey: KeyObject,
+  spki: Uint8Array,
   data: Uint8Array,
   signature: Uint8Array,
 ): boolean {
+  const { constants, createPublicKey, verify } = process.getBuiltinModule("node:crypto");
+  const key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
   switch (scheme.kind) {
     case "rsa-pkcs1":
-      return verifySignature(scheme.hash, data, publicKey, signature);
+      return verify(scheme.hash, data, key, signature);
     case "rsa-pss":
-      return verifySignature(
+      return verify(
         scheme.hash,
         data,
-        {
-          key: publicKey,
-          padding: cryptoConstants.RSA_PKCS1_PSS_PADDING,
-          saltLength: scheme.saltLength,
-        },
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength },
         signature,
       );
     case "ecdsa":
-      return verifySignature(scheme.hash, data, { key: publicKey, dsaEncoding: "der" }, signature);
+      return verify(scheme.hash, data, { key, dsaEncoding: "der" }, signature);
     case "ed25519":
-      return verifySignature(null, data, publicKey, signature);
+      return verify(null, data, key, signature);
   }
+}
+
+/** What a signature is checked against: the SPKI, and the public key object it came from. */
+interface SignatureCheck {
+  scheme: SignatureScheme;
+  plan: SignaturePlan;
+  spki: Uint8Array;
+  publicKey: Handle | undefined;
+}
+
+/**
+ * Whether the token's signature (`raw`, as the token gave it; `signature`, in the scheme's
+ * encoding) over `tbs` verifies with the key the SPKI holds: on the token, with the public key
+ * object the SPKI was made of, called as the signature was made (same mechanism, same input);
+ * on the host where the SPKI came from the private key itself, or the token cannot verify
+ * with the object (no CKA_VERIFY, no such mechanism).
+ */
+function signatureVerifies(
+  session: TokenSession,
+  check: SignatureCheck,
+  tbs: Uint8Array,
+  raw: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (check.publicKey !== undefined) {
+    try {
+      return verifyOnce(
+        session,
+        check.plan.mechanism,
+        check.publicKey,
+        tokenInput(check.plan, tbs),
+        raw,
+      );
+    } catch (error) {
+      if (!(error instanceof TspError)) throw error;
+    }
+  }
+  return checkOnHost(check.scheme, check.spki, tbs, signature);
 }
 
 /** The token key as a signer of DER structures (requests, certificates). */
@@ -128,20 +164,21 @@ export function tokenSigner(
   wish: SignatureWish,
   hooks: SignerHooks,
 ): TokenSigner {
-  const spki = spkiOf(publicMaterialOf(session, key.handle, key.id, key.publicKeys));
+  const material = publicMaterialOf(session, key.handle, key.id, key.publicKeys);
+  const spki = spkiOf(material);
   const choice = signingChoice(key, wish, hooks);
   const plan = planSignature(session, key, {
     mechanism: choice.mechanism,
     ...(choice.saltLen !== undefined ? { saltLen: choice.saltLen } : {}),
   });
-  const publicKey = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+  const check = { scheme: choice.scheme, plan, spki, publicKey: material.object };
   return {
     scheme: choice.scheme,
     spki,
     sign: async (tbs) => {
       const raw = await signBytes(session, key, plan, tbs);
       const signature = choice.scheme.kind === "ecdsa" ? ecdsaRawToDer(raw) : new Uint8Array(raw);
-      if (!checkOnHost(choice.scheme, publicKey, tbs, signature)) {
+      if (!signatureVerifies(session, check, tbs, raw, signature)) {
         throw new TspError(
           "failure",
           `check the signature: the token's signature does not verify with the public key of id ${Buffer.from(key.id).toString("hex")} (does the public key object belong to this private key?)`,

@@ -3,9 +3,15 @@
  * TokenSession that answers hasMechanism only (planning calls nothing else); signing itself
  * is tested against SoftHSM in test/integration/sign.test.ts.
  */
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { TokenKey } from "../../../src/core/find-key.js";
-import { availableMechanisms, planSignature } from "../../../src/core/signing.js";
+import {
+  availableMechanisms,
+  hostDigest,
+  planSignature,
+  SMALL_INPUT_BYTES,
+} from "../../../src/core/signing.js";
 import { TspError } from "../../../src/errors.js";
 import { SIGN_CKM } from "../../../src/pkcs11/crypto.js";
 import type { TokenSession } from "../../../src/pkcs11/session.js";
@@ -175,5 +181,18 @@ describe("planSignature", () => {
     expect(errorOf(() => planSignature(SOFTHSM, des3)).message).toContain("is a des3 key");
     const aes: TokenKey = { ...rsa, keyType: "aes", bits: undefined };
     expect(errorOf(() => planSignature(SOFTHSM, aes)).message).toContain("-m SHA256-HMAC");
+  });
+});
+
+describe("hostDigest", () => {
+  it("gives node:crypto's digest on both sides of the small-input bound", () => {
+    const sizes = [0, 1, 55, 56, 64, 111, 112, 128, SMALL_INPUT_BYTES, SMALL_INPUT_BYTES + 1];
+    for (const hash of ["sha256", "sha384", "sha512"] as const) {
+      for (const size of sizes) {
+        const data = Uint8Array.from({ length: size }, (_, index) => (index * 31 + size) & 0xff);
+        const expected = createHash(hash).update(data).digest("hex");
+        expect(hostDigest(hash, data).toString("hex"), `${hash} of ${size} bytes`).toBe(expected);
+      }
+    }
   });
 });
