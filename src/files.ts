@@ -147,13 +147,15 @@ async function collect(stream: AsyncIterable<unknown>, limit: number): Promise<B
 /**
  * A regular file or a device, one byte past the bound at most. A device is read on the I/O
  * threads; a regular file at once, as its read() waits for no writer (the I/O threads start
- * on first use, which costs a start about 3 ms).
+ * on first use, which costs a start about 3 ms). Files that say they are empty go the device
+ * way: /proc has files of size 0 whose read() waits (/proc/kmsg).
  */
 async function readFd(fd: number, stats: Stats, limit: number): Promise<Buffer> {
-  const readChunk = stats.isFile()
-    ? (buffer: Buffer, length: number) => readSync(fd, buffer, 0, length, null)
-    : async (buffer: Buffer, length: number) =>
-        (await readAsync(fd, buffer, 0, length, null)).bytesRead;
+  const readChunk =
+    stats.isFile() && stats.size > 0
+      ? (buffer: Buffer, length: number) => readSync(fd, buffer, 0, length, null)
+      : async (buffer: Buffer, length: number) =>
+          (await readAsync(fd, buffer, 0, length, null)).bytesRead;
   const chunks: Buffer[] = [];
   let size = 0;
   for (;;) {
