@@ -19,16 +19,10 @@ if (${name}.length !== 1) throw new Error("${label}: ${cls} x" + ${name}.length)
 
 describe.skipIf(!softhsmAvailable())("the check of a token's signature", () => {
   let token: TempToken;
+  /** A key pair "label" of the type, with the id (hex). */
   const keygen = async (keyType: string, label: string, id: string) => {
-    const result = await token.tsp11([
-      "keygen",
-      "--key-type",
-      keyType,
-      "--label",
-      label,
-      "--id",
-      id,
-    ]);
+    const names = ["--label", label, "--id", id];
+    const result = await token.tsp11(["keygen", "--key-type", keyType, ...names]);
     expect(result.code, result.stderr).toBe(0);
   };
   const req = (label: string, out: string, verbose = false) =>
