@@ -10,14 +10,13 @@ import type { Hash, SignatureScheme, Signer } from "../asn1/algorithms.js";
 import { HASHES } from "../asn1/algorithms.js";
 import { ecdsaRawToDer } from "../asn1/ecdsa.js";
 import { TspError } from "../errors.js";
-import { verifyOnce } from "../pkcs11/crypto.js";
-import type { Handle } from "../pkcs11/lib.js";
+import { signOnce, verifyOnce } from "../pkcs11/crypto.js";
+import type { Handle, Mechanism } from "../pkcs11/lib.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenKey } from "./find-key.js";
 import { publicMaterialOf, spkiOf } from "./public-key.js";
 import type { SignMechanismName } from "./sign-mechanisms.js";
-import type { SignaturePlan } from "./signing.js";
-import { planSignature, signBytes, tokenInput } from "./signing.js";
+import { planSignature, tokenInput } from "./signing.js";
 
 export interface SignerHooks {
   warn: (message: string) => void;
@@ -119,17 +118,27 @@ function checkOnHost(
   }
 }
 
-/** What a signature is checked against: the SPKI, and the public key object it came from. */
+/**
+ * What a signature is checked against: the SPKI, and the public key object it came from, with
+ * the mechanism it was made with.
+ */
 interface SignatureCheck {
   scheme: SignatureScheme;
-  plan: SignaturePlan;
+  mechanism: Mechanism;
   spki: Uint8Array;
   publicKey: Handle | undefined;
 }
 
+/** A signature over `tbs`: the token's bytes for `input` (what it signed), and the encoded form. */
+interface MadeSignature {
+  tbs: Uint8Array;
+  input: Uint8Array;
+  raw: Uint8Array;
+  encoded: Uint8Array;
+}
+
 /**
- * Whether the token's signature (`raw`, as the token gave it; `signature`, in the scheme's
- * encoding) over `tbs` verifies with the key the SPKI holds: on the token, with the public key
+ * Whether the signature verifies with the key the SPKI holds: on the token, with the public key
  * object the SPKI was made of, called as the signature was made (same mechanism, same input);
  * on the host where the SPKI came from the private key itself, or the token cannot verify
  * with the object (no CKA_VERIFY, no such mechanism).
@@ -137,24 +146,16 @@ interface SignatureCheck {
 function signatureVerifies(
   session: TokenSession,
   check: SignatureCheck,
-  tbs: Uint8Array,
-  raw: Uint8Array,
-  signature: Uint8Array,
+  made: MadeSignature,
 ): boolean {
   if (check.publicKey !== undefined) {
     try {
-      return verifyOnce(
-        session,
-        check.plan.mechanism,
-        check.publicKey,
-        tokenInput(check.plan, tbs),
-        raw,
-      );
+      return verifyOnce(session, check.mechanism, check.publicKey, made.input, made.raw);
     } catch (error) {
       if (!(error instanceof TspError)) throw error;
     }
   }
-  return checkOnHost(check.scheme, check.spki, tbs, signature);
+  return checkOnHost(check.scheme, check.spki, made.tbs, made.encoded);
 }
 
 /** The token key as a signer of DER structures (requests, certificates). */
@@ -171,14 +172,17 @@ export function tokenSigner(
     mechanism: choice.mechanism,
     ...(choice.saltLen !== undefined ? { saltLen: choice.saltLen } : {}),
   });
-  const check = { scheme: choice.scheme, plan, spki, publicKey: material.object };
+  const { mechanism, signatureBytes } = plan;
+  const check = { scheme: choice.scheme, mechanism, spki, publicKey: material.object };
   return {
     scheme: choice.scheme,
     spki,
     sign: async (tbs) => {
-      const raw = await signBytes(session, key, plan, tbs);
+      // The token's input (a host digest, where it hashes on the host) made once, for both calls.
+      const input = tokenInput(plan, tbs);
+      const raw = await signOnce(session, mechanism, key.handle, input, signatureBytes);
       const signature = choice.scheme.kind === "ecdsa" ? ecdsaRawToDer(raw) : new Uint8Array(raw);
-      if (!signatureVerifies(session, check, tbs, raw, signature)) {
+      if (!signatureVerifies(session, check, { tbs, input, raw, encoded: signature })) {
         throw new TspError(
           "failure",
           `check the signature: the token's signature does not verify with the public key of id ${Buffer.from(key.id).toString("hex")} (does the public key object belong to this private key?)`,
