@@ -1,12 +1,56 @@
 /**
+ * EC public points: the raw point inside a CKA_EC_POINT, and whether a point lies on its curve.
+ *
  * Whether an EC public point lies on its curve (SEC 1 section 3.2.2.1 partial validation):
  * coordinates below p and y² = x³ + ax + b (mod p). OpenSSL refuses such a point when it loads
  * the key, so a file holding one is not a key; checking here keeps the ASN.1 layer pure (no
  * node:crypto). The NIST curves have a = p - 3 and p ≡ 3 (mod 4), so a compressed point's y is
  * a square root by one exponentiation.
  */
+import { TspError } from "../errors.js";
 import { toHex } from "./bytes.js";
-import type { CurveName } from "./curves.js";
+import type { Curve, CurveName } from "./curves.js";
+
+/**
+ * The raw point of a CKA_EC_POINT. PKCS#11 says it is a DER OCTET STRING around the point,
+ * but some modules store the bare point; a raw uncompressed point also starts with 0x04, so
+ * the curve's sizes (when known) decide which one this is.
+ */
+export function unwrapEcPoint(ecPoint: Uint8Array, curve?: Curve): Uint8Array {
+  if (curve && isRawPoint(ecPoint, curve)) return ecPoint.slice();
+  const inner = octetStringContent(ecPoint);
+  if (inner && (!curve || isRawPoint(inner, curve))) return inner;
+  if (!curve && !inner) return ecPoint.slice();
+  const what = curve ? `a valid ${curve.name} point` : "a valid EC point";
+  throw new TspError("usage", `CKA_EC_POINT is not ${what} (${ecPoint.length} bytes)`);
+}
+
+function isRawPoint(bytes: Uint8Array, curve: Curve): boolean {
+  if (curve.keyType !== "ec") return bytes.length === curve.fieldBytes;
+  const first = bytes[0];
+  if (first === 0x04) return bytes.length === 1 + 2 * curve.fieldBytes;
+  return (first === 0x02 || first === 0x03) && bytes.length === 1 + curve.fieldBytes;
+}
+
+/**
+ * The content of a DER OCTET STRING that spans all of `bytes`, else undefined: the primitive
+ * tag, then a definite length in its shortest form. Read here rather than through the schemas
+ * because a key's id needs nothing else, and keygen then starts without the ASN.1 stack (3 ms).
+ */
+export function octetStringContent(bytes: Uint8Array): Uint8Array | undefined {
+  const [tag, first] = bytes;
+  if (tag !== 0x04 || first === undefined || first === 0x80) return undefined;
+  let start = 2;
+  let length = first;
+  if (first > 0x80) {
+    // Long form: `first & 0x7f` length bytes, no leading zero, and only for lengths over 127.
+    start += first & 0x7f;
+    if (start > 5 || bytes.length < start || bytes[2] === 0) return undefined;
+    length = bytes.subarray(2, start).reduce((sum, byte) => sum * 256 + byte, 0);
+    if (length < 0x80) return undefined;
+  }
+  return start + length === bytes.length ? bytes.slice(start) : undefined;
+}
 
 interface WeierstrassCurve {
   p: bigint;

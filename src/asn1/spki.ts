@@ -17,8 +17,8 @@ import {
   unsignedToInteger,
   fromHex,
 } from "./bytes.js";
-import { curveFromEcParams, curveFromOid, findCurve, type Curve } from "./curves.js";
-import { ecPointProblem } from "./ec-point.js";
+import { curveFromEcParams, curveFromOid, findCurve } from "./curves.js";
+import { ecPointProblem, unwrapEcPoint } from "./ec-point.js";
 import { parseDer } from "./der.js";
 import { toPem } from "./pem.js";
 
@@ -37,6 +37,25 @@ export interface SpkiInfo {
   publicExponent?: Uint8Array;
   /** Raw point: 04‖X‖Y for EC, the 32/57 key bytes for Edwards curves. */
   ecPoint?: Uint8Array;
+}
+
+/** A token key's public attributes, as core/public-key.ts reads them. */
+export interface PublicValues {
+  keyType: SpkiInfo["keyType"];
+  modulus?: Uint8Array;
+  publicExponent?: Uint8Array;
+  ecParams?: Uint8Array;
+  /** CKA_EC_POINT as the module gives it (a DER OCTET STRING, or raw from some modules). */
+  ecPoint?: Uint8Array;
+}
+
+/** The SPKI of a token key, from its public attributes. */
+export function spkiOf(values: PublicValues): Uint8Array {
+  if (values.keyType === "rsa" && values.modulus && values.publicExponent) {
+    return rsaSpki(values.modulus, values.publicExponent);
+  }
+  if (values.ecParams && values.ecPoint) return ecSpki(values.ecParams, values.ecPoint);
+  throw new TspError("failure", "read public key: the key's public attributes are incomplete");
 }
 
 /** SPKI of an RSA key from CKA_MODULUS and CKA_PUBLIC_EXPONENT (unsigned big-endian). */
@@ -78,42 +97,9 @@ export function ecSpki(ecParams: Uint8Array, ecPoint: Uint8Array): Uint8Array {
   );
 }
 
-/**
- * The raw point of a CKA_EC_POINT. PKCS#11 says it is a DER OCTET STRING around the point,
- * but some modules store the bare point; a raw uncompressed point also starts with 0x04, so
- * the curve's sizes (when known) decide which one this is.
- */
-export function unwrapEcPoint(ecPoint: Uint8Array, curve?: Curve): Uint8Array {
-  if (curve && isRawPoint(ecPoint, curve)) return ecPoint.slice();
-  const inner = parseOctetString(ecPoint);
-  if (inner && (!curve || isRawPoint(inner, curve))) return inner;
-  if (!curve && !inner) return ecPoint.slice();
-  const what = curve ? `a valid ${curve.name} point` : "a valid EC point";
-  throw new TspError("usage", `CKA_EC_POINT is not ${what} (${ecPoint.length} bytes)`);
-}
-
 /** CKA_EC_POINT of a raw point: the DER OCTET STRING around it, as PKCS#11 says. */
 export function wrapEcPoint(point: Uint8Array): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(new OctetString(toArrayBuffer(point))));
-}
-
-function isRawPoint(bytes: Uint8Array, curve: Curve): boolean {
-  if (curve.keyType !== "ec") return bytes.length === curve.fieldBytes;
-  const first = bytes[0];
-  if (first === 0x04) return bytes.length === 1 + 2 * curve.fieldBytes;
-  return (first === 0x02 || first === 0x03) && bytes.length === 1 + curve.fieldBytes;
-}
-
-/** The content of a DER OCTET STRING that spans all of `bytes`, else undefined. */
-function parseOctetString(bytes: Uint8Array): Uint8Array | undefined {
-  if (bytes[0] !== 0x04) return undefined;
-  try {
-    const octets = AsnConvert.parse(bytes, OctetString);
-    if (AsnConvert.serialize(octets).byteLength !== bytes.byteLength) return undefined;
-    return fromArrayBuffer(octets.buffer);
-  } catch {
-    return undefined;
-  }
 }
 
 function serializeSpki(algorithm: AlgorithmIdentifier, key: Uint8Array): Uint8Array {

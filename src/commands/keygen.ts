@@ -96,6 +96,7 @@ export function keygenCommand(): Command {
               usage: requestedUsage(flags),
               extractable: flags.extractable === true,
               force: flags.force === true,
+              pem: ctx.output.json,
               flags: {
                 sensitive: flags.sensitive,
                 alwaysAuthenticate: flags.alwaysAuth === true,

@@ -1,5 +1,4 @@
 import { findCurve } from "../asn1/curves.js";
-import { spkiToPem } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import type { KeySpec, Usage } from "../options.js";
 import { isSecretSpec } from "../options.js";
@@ -26,7 +25,7 @@ import type { TokenScope } from "../pkcs11/token.js";
 import { lockKeyOf, withTokenLock } from "../pkcs11/token-lock.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { PublicKeyMaterial } from "./public-key.js";
-import { describeMaterial, keyIdOf, readPublicMaterial, spkiOf } from "./public-key.js";
+import { describeMaterial, keyIdOf, readPublicMaterial } from "./public-key.js";
 
 export interface KeygenOptions {
   spec: KeySpec;
@@ -37,6 +36,8 @@ export interface KeygenOptions {
   force: boolean;
   /** Attribute flags beyond the defaults (all optional, so serve's callers need not say). */
   flags?: KeyFlags;
+  /** Whether a pair's result carries publicKeyPem (default: it does). */
+  pem?: boolean;
 }
 
 /** keygen's attribute flags: the defaults are sensitive, destroyable, modifiable. */
@@ -420,9 +421,18 @@ async function generatePair(
       ? { bits: described.bits ?? spec.bits }
       : { curve: described.curve ?? spec.curve }),
     usage: actual,
-    publicKeyPem: spkiToPem(spkiOf(material)),
+    ...(options.pem === false ? {} : { publicKeyPem: await publicKeyPemOf(material) }),
     uri: formatPkcs11Uri(scope.token, { label: options.label, id }),
   };
+}
+
+/**
+ * The ASN.1 stack is loaded here only: keygen's table leaves the PEM out, and loading the
+ * stack costs a start 3 ms.
+ */
+async function publicKeyPemOf(material: PublicKeyMaterial): Promise<string> {
+  const { spkiOf, spkiToPem } = await import("../asn1/spki.js");
+  return spkiToPem(spkiOf(material));
 }
 
 function readNewPublicKey(scope: TokenScope, publicKey: Handle): PublicKeyMaterial {

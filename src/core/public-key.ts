@@ -1,11 +1,12 @@
 /**
- * A token key's public half as plain bytes, and what is made of it: the SubjectPublicKeyInfo
- * and the NSS/Mastercard CKA_ID (SHA-1 of the modulus, of the EC point 04‖X‖Y, of the Ed25519 key).
+ * A token key's public half as plain bytes, and the NSS/Mastercard CKA_ID made of it (SHA-1 of
+ * the modulus, of the EC point 04‖X‖Y, of the Ed25519 key). Its SPKI is asn1/spki.ts's spkiOf:
+ * this file stays clear of the ASN.1 stack, which keygen loads only for a PEM.
  */
 import { sha1 } from "@noble/hashes/legacy.js";
 import { bitLength, stripLeadingZeros } from "../asn1/bytes.js";
 import { curveFromEcParams } from "../asn1/curves.js";
-import { ecSpki, rsaSpki, unwrapEcPoint } from "../asn1/spki.js";
+import { unwrapEcPoint } from "../asn1/ec-point.js";
 import { TspError } from "../errors.js";
 import type { Handle } from "../pkcs11/lib.js";
 import { CLASS_VALUES, keyTypeName } from "../pkcs11/names.js";
@@ -83,14 +84,6 @@ export function publicMaterialOf(
     "not-found",
     `read public key: no public key with id ${shownId} on the token for this private key`,
   );
-}
-
-export function spkiOf(material: PublicKeyMaterial): Uint8Array {
-  if (material.keyType === "rsa" && material.modulus && material.publicExponent) {
-    return rsaSpki(material.modulus, material.publicExponent);
-  }
-  if (material.ecParams && material.ecPoint) return ecSpki(material.ecParams, material.ecPoint);
-  throw new TspError("failure", "read public key: the key's public attributes are incomplete");
 }
 
 /** The bytes the SHA-1 id is computed over. */

@@ -9,7 +9,7 @@ import {
   privateKeyInfoToPem,
   rsaPrivateKeyInfo,
 } from "../asn1/private-key-info.js";
-import { spkiToPem } from "../asn1/spki.js";
+import { spkiOf, spkiToPem } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import type { Handle } from "../pkcs11/lib.js";
 import type { ObjectClass } from "../pkcs11/names.js";
@@ -18,7 +18,7 @@ import type { TokenScope } from "../pkcs11/token.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { KeySelector } from "./find-key.js";
 import { ambiguity, describeKeySelector, typeExcludes } from "./find-key.js";
-import { readPublicMaterial, spkiOf } from "./public-key.js";
+import { readPublicMaterial } from "./public-key.js";
 
 export const READ_TYPES = ["cert", "pubkey", "data", "secret", "privkey"] as const;
 export type ReadType = (typeof READ_TYPES)[number];

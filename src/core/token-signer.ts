@@ -9,12 +9,13 @@
 import type { Hash, SignatureScheme, Signer } from "../asn1/algorithms.js";
 import { HASHES } from "../asn1/algorithms.js";
 import { ecdsaRawToDer } from "../asn1/ecdsa.js";
+import { spkiOf } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import { signOnce, verifyOnce } from "../pkcs11/crypto.js";
 import type { Handle, Mechanism } from "../pkcs11/lib.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { TokenKey } from "./find-key.js";
-import { publicMaterialOf, spkiOf } from "./public-key.js";
+import { publicMaterialOf } from "./public-key.js";
 import type { SignMechanismName } from "./sign-mechanisms.js";
 import { planSignature, tokenInput } from "./signing.js";
 

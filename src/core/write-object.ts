@@ -10,7 +10,8 @@ import { parseCertificates, parsePublicKeyInput } from "../asn1/cert.js";
 import { certificateLabel } from "../asn1/cert-label.js";
 import type { ParsedCertificate, ParsedPublicKey } from "../asn1/cert.js";
 import { findCurve } from "../asn1/curves.js";
-import { parseSpki, spkiEquals, unwrapEcPoint, wrapEcPoint } from "../asn1/spki.js";
+import { unwrapEcPoint } from "../asn1/ec-point.js";
+import { parseSpki, spkiEquals, spkiOf, wrapEcPoint } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import type { AttributeInput } from "../pkcs11/attributes.js";
 import type { Handle } from "../pkcs11/lib.js";
@@ -22,7 +23,7 @@ import type { TokenScope } from "../pkcs11/token.js";
 import { lockKeyOf, withTokenLock } from "../pkcs11/token-lock.js";
 import { formatPkcs11Uri } from "../pkcs11/uri.js";
 import type { PublicKeyMaterial } from "./public-key.js";
-import { keyIdOf, readPublicMaterial, spkiOf } from "./public-key.js";
+import { keyIdOf, readPublicMaterial } from "./public-key.js";
 
 export const WRITE_TYPES = ["cert", "pubkey", "data"] as const;
 export type WriteType = (typeof WRITE_TYPES)[number];

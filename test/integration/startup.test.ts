@@ -242,6 +242,34 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     expect(loaded).toEqual([]);
   });
 
+  it("runs keygen without the ASN.1 schemas unless the PEM is asked for (--json)", async () => {
+    // Loading them costs keygen's start about 3 ms. Their classes are declared through
+    // tslib's __decorate, which looks up Reflect.decorate: a preload reports that lookup.
+    const preload = token.path("report-asn1.cjs");
+    await writeFile(
+      preload,
+      `Object.defineProperty(Reflect, "decorate", { configurable: true, get() {
+  process.emitWarning("ASN.1 schemas loaded");
+  Object.defineProperty(Reflect, "decorate", { value: undefined, configurable: true });
+  return undefined;
+} });`,
+    );
+    const keygen = (label: string, ...extra: string[]) =>
+      runCommand(BIN, ["keygen", "--key-type", "ec:prime256v1", "--label", label, ...extra], {
+        env: { ...token.env, TSP11_PIN: PIN, NODE_OPTIONS: `--require ${preload}` },
+      });
+    const table = await keygen("asn1-free");
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^id +[0-9a-f]{40}$/m);
+    expect(table.stderr).not.toContain("ASN.1 schemas loaded");
+    const json = await keygen("asn1-json", "--json");
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stderr).toContain("ASN.1 schemas loaded");
+    expect((JSON.parse(json.stdout) as { publicKeyPem: string }).publicKeyPem).toMatch(
+      /^-----BEGIN PUBLIC KEY-----\n/,
+    );
+  });
+
   it("loads pkcs11js's addon alone: its JavaScript is in the bundle and its cache", async () => {
     // pkcs11js's index.js, loaded by Node, copies the addon's 656 constants into a new object
     // (7.6 ms a start): the build bundles it with the addon's object as its exports.

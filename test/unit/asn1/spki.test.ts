@@ -2,14 +2,7 @@ import { describe, it, expect } from "vitest";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
-import {
-  ecSpki,
-  parseSpki,
-  rsaSpki,
-  spkiEquals,
-  spkiToPem,
-  unwrapEcPoint,
-} from "../../../src/asn1/spki.js";
+import { ecSpki, parseSpki, rsaSpki, spkiEquals, spkiToPem } from "../../../src/asn1/spki.js";
 import { findCurve, type Curve } from "../../../src/asn1/curves.js";
 import { fromHex, toHex } from "../../../src/asn1/bytes.js";
 import { TspError } from "../../../src/errors.js";
@@ -106,23 +99,6 @@ describe("ecSpki", () => {
     expect(() => ecSpki(fromHex("06032b6570"), new Uint8Array(31))).toThrow(
       "CKA_EC_POINT is not a valid ed25519 point (31 bytes)",
     );
-  });
-});
-
-describe("unwrapEcPoint", () => {
-  const p256 = curve("P-256");
-  // A raw point whose second byte (0x3f) happens to read as a plausible OCTET STRING length.
-  const ambiguous = new Uint8Array([4, 0x3f, ...new Array<number>(63).fill(7)]);
-
-  it("uses the curve's sizes to tell a raw point from a wrapped one", () => {
-    expect(unwrapEcPoint(ambiguous, p256)).toEqual(ambiguous);
-    expect(unwrapEcPoint(wrap(ambiguous), p256)).toEqual(ambiguous);
-  });
-
-  it("without a curve, unwraps a DER OCTET STRING and leaves anything else alone", () => {
-    expect(unwrapEcPoint(wrap(ambiguous))).toEqual(ambiguous);
-    const raw = new Uint8Array([4, 1, 2, 3]);
-    expect(unwrapEcPoint(raw)).toEqual(raw);
   });
 });
 
