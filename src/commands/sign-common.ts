@@ -4,7 +4,7 @@
  */
 import type { Stats } from "node:fs";
 import { closeSync, fstatSync, readSync, statSync } from "node:fs";
-import { setImmediate } from "node:timers/promises";
+import { nextTurn } from "../pause.js";
 import { isatty } from "node:tty";
 import type { Command } from "commander";
 import { Option } from "commander";
@@ -181,7 +181,7 @@ export async function* stdinChunks(buffer: Buffer): AsyncGenerator<Buffer> {
     if (read === 0) return;
     yield buffer.subarray(0, read);
     // Let the event loop run now and then (Ctrl-C) while data keeps coming.
-    if (count % 256 === 0) await setImmediate();
+    if (count % 256 === 0) await nextTurn();
   }
 }
 

@@ -7,7 +7,7 @@
  * ECDSA signatures are raw r‖s at this level (ecdsaRawToDer makes the DER form).
  */
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { setImmediate } from "node:timers/promises";
+import { nextTurn } from "../pause.js";
 import type { SignatureScheme } from "../asn1/algorithms.js";
 import { findCurve } from "../asn1/curves.js";
 import { TspError, usageError } from "../errors.js";
@@ -77,7 +77,7 @@ export async function forEachChunk(
     let count = 0;
     for (const chunk of chunks) {
       use(chunk);
-      if (++count % CHUNKS_PER_TURN === 0) await setImmediate();
+      if (++count % CHUNKS_PER_TURN === 0) await nextTurn();
     }
     return;
   }

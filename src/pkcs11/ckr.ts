@@ -1,6 +1,6 @@
 import type { ErrorKind } from "../errors.js";
 import { TspError } from "../errors.js";
-import { ck, Pkcs11Error } from "./lib.js";
+import { ck } from "./lib.js";
 
 /**
  * One table from CKR codes to the contract's error kinds, with the words users see.
@@ -94,11 +94,8 @@ function nameOfReported(reported: string, code: number): string {
   return reported === "CKR_VENDOR_DEFINED" && code < VENDOR_DEFINED ? ckrName(code) : reported;
 }
 
-/**
- * pkcs11js 2.1.7 overrides C_CreateObject, C_SetAttributeValue and C_CopyObject in a subclass
- * and so leaves their errors unwrapped: a plain Error whose message is `CKR_NAME:code`.
- */
-const RAW_CKR = /^(CKR_[A-Z0-9_]+):(\d+)$/;
+/** How the addon reports a failed call: an Error whose message is `CKR_NAME:code`. */
+const REPORTED_CKR = /^(CKR_[^:\s]+):(\d+)$/;
 
 /**
  * The CKR_ name a pkcs11js call failed with (also once `step` made it a TspError), or
@@ -106,14 +103,9 @@ const RAW_CKR = /^(CKR_[A-Z0-9_]+):(\d+)$/;
  */
 export function ckrOf(error: unknown): string | undefined {
   if (error instanceof TspError) return error.ckr;
-  if (!(error instanceof Pkcs11Error)) {
-    if (!(error instanceof Error) || error instanceof TypeError) return undefined;
-    const raw = RAW_CKR.exec(error.message);
-    return raw ? nameOfReported(raw[1] ?? "", Number(raw[2])) : undefined;
-  }
-  return error.message.startsWith("CKR_")
-    ? nameOfReported(error.message, error.code)
-    : ckrName(error.code);
+  if (!(error instanceof Error) || error instanceof TypeError) return undefined;
+  const reported = REPORTED_CKR.exec(error.message);
+  return reported ? nameOfReported(reported[1] ?? "", Number(reported[2])) : undefined;
 }
 
 export function isCkr(error: unknown, ...names: string[]): boolean {

@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { TspError } from "../errors.js";
 import { resolveModuleName } from "./module-names.js";
@@ -31,7 +30,9 @@ export interface ResolvedModule {
 /** tsp11's own data directory: $TSP11_HOME, else $XDG_DATA_HOME/tsp11, else ~/.local/share/tsp11. */
 export function tsp11Home(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TSP11_HOME) return env.TSP11_HOME;
-  const dataHome = env.XDG_DATA_HOME || join(homedir(), ".local", "share");
+  // node:os loaded only here: at the top it costs every start 0.4 ms.
+  const dataHome =
+    env.XDG_DATA_HOME || join(process.getBuiltinModule("node:os").homedir(), ".local", "share");
   return join(dataHome, "tsp11");
 }
 

@@ -4,7 +4,6 @@
  * its config directories) stands for the module that file names.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { TspError } from "../errors.js";
 
@@ -31,7 +30,8 @@ export function moduleDirectories(): string[] {
 
 /** p11-kit's registration directories: user, then system config, then the packaged ones. */
 function registryDirectories(): string[] {
-  const configHome = process.env.XDG_CONFIG_HOME || join(homedir(), ".config");
+  const configHome =
+    process.env.XDG_CONFIG_HOME || join(process.getBuiltinModule("node:os").homedir(), ".config");
   return [join(configHome, "pkcs11/modules"), "/etc/pkcs11/modules", "/usr/share/p11-kit/modules"];
 }
 

@@ -3,7 +3,7 @@ import { onInterrupt } from "../cleanup.js";
 import { TspError } from "../errors.js";
 import { isCkr, pkcs11Failure } from "./ckr.js";
 import type { Handle, ModuleInfo, Pkcs11 } from "./lib.js";
-import { ck, PKCS11 } from "./lib.js";
+import { ck, newPkcs11 } from "./lib.js";
 import type { TraceSink } from "./trace.js";
 import { traced } from "./trace.js";
 
@@ -44,7 +44,7 @@ export class Pkcs11Module implements Disposable {
     if (!existsSync(options.path)) {
       throw new TspError("not-found", `load module: no PKCS#11 module at ${options.path}`);
     }
-    const raw = new PKCS11();
+    const raw = newPkcs11();
     try {
       raw.load(options.path);
     } catch (error) {

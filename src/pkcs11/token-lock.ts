@@ -26,11 +26,11 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { onInterrupt } from "../cleanup.js";
 import { TspError } from "../errors.js";
 import { tsp11Home } from "./default-module.js";
 import type { TokenScope } from "./token.js";
+import { sleep } from "../pause.js";
 
 /** How long a command waits for another one's lock (an RSA-8192 generation takes a while). */
 const WAIT_MS = 120_000;

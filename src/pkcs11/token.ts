@@ -2,7 +2,6 @@
  * The one place commands get a token from: module, selection, session and login, released
  * together (reverse order) on every path.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { TspError } from "../errors.js";
 import type { Pin } from "../pin.js";
 import { ckrOf } from "./ckr.js";
@@ -11,6 +10,7 @@ import { Pkcs11Module } from "./module.js";
 import type { SelectOptions, SlotEntry, TokenDescription, TokenSelector } from "./select.js";
 import { describeToken, selectToken } from "./select.js";
 import { TokenSession } from "./session.js";
+import { sleep } from "../pause.js";
 
 export type LoginPolicy = "required" | "if-pin" | "none" | "so";
 
