@@ -55,13 +55,12 @@ const BIG_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 0;
  * order (8 bytes on 64-bit hosts), so their bytes printed in order would read backwards.
  */
 export function formatHandle(handle: Buffer): string {
-  const bigEndian = BIG_ENDIAN;
   if (handle.length === 8) {
-    const value = bigEndian ? handle.readBigUInt64BE(0) : handle.readBigUInt64LE(0);
+    const value = BIG_ENDIAN ? handle.readBigUInt64BE(0) : handle.readBigUInt64LE(0);
     return `0x${value.toString(16)}`;
   }
   if (handle.length === 4) {
-    const value = bigEndian ? handle.readUInt32BE(0) : handle.readUInt32LE(0);
+    const value = BIG_ENDIAN ? handle.readUInt32BE(0) : handle.readUInt32LE(0);
     return `0x${value.toString(16)}`;
   }
   return `0x${handle.toString("hex")}`;
