@@ -16,7 +16,8 @@
  * it runs before anything else.
  */
 import { readFileSync } from "node:fs";
-import Module, { createRequire } from "node:module";
+// Named imports: a default import would be copied, property by property, into a new object.
+import { createRequire, wrap } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
@@ -110,7 +111,7 @@ export function compileBundle(
   source = BUNDLE,
   filename = source,
 ): { script: Script; exports: Bundle } {
-  const script = new Script(Module.wrap(readFileSync(source, "utf8")), { filename, cachedData });
+  const script = new Script(wrap(readFileSync(source, "utf8")), { filename, cachedData });
   const module = { exports: {} as Bundle };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
   run.call(
@@ -126,7 +127,7 @@ export function compileBundle(
 
 /** Node's own compile cache (Node 22.1+), on for this process if it can be. */
 function nodeCompileCache(): boolean {
-  const { enableCompileCache, constants } = Module as unknown as {
+  const { enableCompileCache, constants } = process.getBuiltinModule("node:module") as unknown as {
     enableCompileCache?: () => { status: number };
     constants?: { compileCacheStatus?: { ENABLED: number; ALREADY_ENABLED: number } };
   };
