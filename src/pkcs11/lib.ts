@@ -99,6 +99,20 @@ interface ThreadPoolCalls {
   ): void;
 }
 
+/** Calls that fill an output buffer, and the buffer's position among their arguments. */
+const OUTPUT_ARGUMENT = {
+  C_Sign: 2,
+  C_SignFinal: 1,
+  C_Encrypt: 2,
+  C_EncryptUpdate: 2,
+  C_EncryptFinal: 1,
+  C_Decrypt: 2,
+  C_DecryptUpdate: 2,
+  C_DecryptFinal: 1,
+  C_DigestFinal: 1,
+  C_WrapKey: 4,
+} as const;
+
 /** A call that fills `output` returns the length it used: the part filled. */
 function filled(output: Buffer, length: unknown): Buffer {
   return output.subarray(0, length as number);
@@ -111,61 +125,17 @@ function settled<T>(resolve: (value: T) => void, reject: (error: Error) => void)
   };
 }
 
+const Addon = Object.getPrototypeOf(pkcs11js.PKCS11) as typeof pkcs11js.PKCS11;
+
 /**
  * The addon's own class: pkcs11js's subclass wraps each of its instance's seventy methods when
  * one is made (1 ms and 120 KB of every start). This one gives the calls that differ the
  * conventions of pkcs11js's types, once, on its prototype. Errors are the addon's own
  * (`CKR_NAME:code`, which ckr.ts reads).
  */
-class Module extends (Object.getPrototypeOf(pkcs11js.PKCS11) as typeof pkcs11js.PKCS11) {
+class Module extends Addon {
   #pool(): ThreadPoolCalls {
     return this as unknown as ThreadPoolCalls;
-  }
-
-  override C_Sign(session: Handle, data: Buffer, output: Buffer): Buffer {
-    return filled(output, super.C_Sign(session, data, output));
-  }
-
-  override C_SignFinal(session: Handle, output: Buffer): Buffer {
-    return filled(output, super.C_SignFinal(session, output));
-  }
-
-  override C_Encrypt(session: Handle, data: Buffer, output: Buffer): Buffer {
-    return filled(output, super.C_Encrypt(session, data, output));
-  }
-
-  override C_EncryptUpdate(session: Handle, data: Buffer, output: Buffer): Buffer {
-    return filled(output, super.C_EncryptUpdate(session, data, output));
-  }
-
-  override C_EncryptFinal(session: Handle, output: Buffer): Buffer {
-    return filled(output, super.C_EncryptFinal(session, output));
-  }
-
-  override C_Decrypt(session: Handle, data: Buffer, output: Buffer): Buffer {
-    return filled(output, super.C_Decrypt(session, data, output));
-  }
-
-  override C_DecryptUpdate(session: Handle, data: Buffer, output: Buffer): Buffer {
-    return filled(output, super.C_DecryptUpdate(session, data, output));
-  }
-
-  override C_DecryptFinal(session: Handle, output: Buffer): Buffer {
-    return filled(output, super.C_DecryptFinal(session, output));
-  }
-
-  override C_DigestFinal(session: Handle, output: Buffer): Buffer {
-    return filled(output, super.C_DigestFinal(session, output));
-  }
-
-  override C_WrapKey(
-    session: Handle,
-    mechanism: Mechanism,
-    wrappingKey: Handle,
-    key: Handle,
-    output: Buffer,
-  ): Buffer {
-    return filled(output, super.C_WrapKey(session, mechanism, wrappingKey, key, output));
   }
 
   override C_SignAsync(session: Handle, data: Buffer, output: Buffer): Promise<Buffer> {
@@ -200,6 +170,20 @@ class Module extends (Object.getPrototypeOf(pkcs11js.PKCS11) as typeof pkcs11js.
       );
     });
   }
+}
+
+type Call = (this: unknown, ...args: unknown[]) => unknown;
+const addonCalls = Addon.prototype as unknown as Record<string, Call>;
+for (const [name, position] of Object.entries(OUTPUT_ARGUMENT)) {
+  const call = addonCalls[name];
+  if (!call) throw new Error(`pkcs11js has no ${name}`);
+  Object.defineProperty(Module.prototype, name, {
+    value: function (this: unknown, ...args: unknown[]): Buffer {
+      return filled(args[position] as Buffer, call.apply(this, args));
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 /** A module not loaded yet (load() it). */

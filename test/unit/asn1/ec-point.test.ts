@@ -2,17 +2,8 @@ import { randomBytes } from "node:crypto";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { describe, expect, it } from "vitest";
 import { fromHex } from "../../../src/asn1/bytes.js";
-import { findCurve, type Curve } from "../../../src/asn1/curves.js";
 import { octetStringContent, unwrapEcPoint } from "../../../src/asn1/ec-point.js";
-
-/** CKA_EC_POINT as PKCS#11 specifies it: a DER OCTET STRING around the point. */
-const wrap = (point: Uint8Array): Uint8Array =>
-  new Uint8Array(AsnConvert.serialize(new OctetString(point)));
-const curve = (name: string): Curve => {
-  const c = findCurve(name);
-  if (!c) throw new Error(name);
-  return c;
-};
+import { curve, wrap } from "./ec-fixtures.js";
 
 /** What the schemas make of `bytes`: a DER OCTET STRING's content spanning them all, or not. */
 function bySchemas(bytes: Uint8Array): Uint8Array | undefined {

@@ -1,24 +1,16 @@
 import { describe, it, expect } from "vitest";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
+import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
 import { ecSpki, parseSpki, rsaSpki, spkiEquals, spkiToPem } from "../../../src/asn1/spki.js";
-import { findCurve, type Curve } from "../../../src/asn1/curves.js";
 import { fromHex, toHex } from "../../../src/asn1/bytes.js";
 import { TspError } from "../../../src/errors.js";
+import { curve, wrap } from "./ec-fixtures.js";
 
 const b64u = (s: string | undefined): Uint8Array =>
   new Uint8Array(Buffer.from(s ?? "", "base64url"));
 const spkiOf = (key: KeyObject): Uint8Array =>
   new Uint8Array(key.export({ type: "spki", format: "der" }));
-/** CKA_EC_POINT as PKCS#11 specifies it: a DER OCTET STRING around the point. */
-const wrap = (point: Uint8Array): Uint8Array =>
-  new Uint8Array(AsnConvert.serialize(new OctetString(point)));
-const curve = (name: string): Curve => {
-  const c = findCurve(name);
-  if (!c) throw new Error(name);
-  return c;
-};
 
 describe("rsaSpki", () => {
   const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
