@@ -19,9 +19,9 @@ const tsp11 = (...args) => ({ command: TSP11, args, env: tokenEnv });
 
 /**
  * The floor scripts (CommonJS, the cheaper start) share this opening: the addon, the module,
- * the slot. The addon is loaded itself, as tsp11's build does: pkcs11js's index.js, loaded by
- * Node, costs 7 to 8 ms more, most of it copying the addon's 656 constants into a new object
- * (scripts/build.mjs).
+ * the slot. The addon is loaded itself, as tsp11 does (src/pkcs11/lib.ts): pkcs11js's
+ * index.js, loaded by Node, costs 7 to 8 ms more, most of it copying the addon's 656
+ * constants into a new object.
  */
 const ADDON = fileURLToPath(new URL("build/Release/pkcs11.node", import.meta.resolve("pkcs11js")));
 const prelude = `const pkcs11js = require(${JSON.stringify(ADDON)});

@@ -3,7 +3,7 @@
 // runs little of it), dist/commands/<name>.cjs, a bundle of one command and what it needs
 // for each command that starts often (src/commands/names.ts), dist/launch.cjs, which picks
 // and starts one (src/launch.ts), and V8 code caches of the bundles for the Node.js that
-// built them (scripts/code-cache.mjs). pkcs11js's JavaScript is bundled, its addon is not.
+// built them (scripts/code-cache.mjs). pkcs11js's addon is loaded by Node.js (src/pkcs11/lib.ts).
 // The build is written aside and swapped in, so a tsp11 running meanwhile never sees a
 // half-written dist/.
 import { build } from "esbuild";
@@ -73,56 +73,6 @@ const asn1TreeShaking = {
         ([file, names]) => `export { ${names.join(", ")} } from ${JSON.stringify(file)};`,
       );
       return { contents: lines.join("\n"), resolveDir: dirname(index), loader: "js" };
-    });
-  },
-};
-
-/**
- * pkcs11js's index.js, bundled (it then runs under the code cache, and needs no module lookup)
- * with its addon left to Node.js: the addon's path is resolved as pkcs11js's own would be. Its
- * last line, `module.exports = { ...pkcs11, PKCS11 }`, copies the addon's 656 constants into a
- * new object one by one, a new V8 hidden class each: 7.6 ms of every start here. The addon's
- * own object (its properties are writable) is given the subclass instead, so the exports have
- * the same names, values and order. A pkcs11js whose index.js reads otherwise fails the build.
- */
-const PKCS11JS_ADDON = "pkcs11js/build/Release/pkcs11.node";
-const PKCS11JS_EDITS = [
-  ['require("./build/Release/pkcs11.node")', `require(${JSON.stringify(PKCS11JS_ADDON)})`],
-  ["module.exports = { ...pkcs11, PKCS11 };", "pkcs11.PKCS11 = PKCS11;\nmodule.exports = pkcs11;"],
-];
-const pkcs11jsExports = {
-  name: "pkcs11js-exports",
-  setup(build) {
-    build.onResolve({ filter: /^pkcs11js\/build\// }, (args) => ({
-      path: args.path,
-      external: true,
-    }));
-    // The default import (src/pkcs11/lib.ts) as the exports object itself: esbuild's interop
-    // would copy each of its names onto another object as a getter (3 ms).
-    build.onResolve({ filter: /^pkcs11js$/ }, async (args) => {
-      if (args.namespace === "pkcs11js-default") return undefined;
-      const { path, errors } = await build.resolve(args.path, {
-        kind: args.kind,
-        importer: args.importer,
-        resolveDir: args.resolveDir,
-        namespace: "pkcs11js-default",
-      });
-      return errors.length > 0 ? undefined : { path, namespace: "pkcs11js-default" };
-    });
-    build.onLoad({ filter: /.*/, namespace: "pkcs11js-default" }, ({ path }) => ({
-      contents: `export default require(${JSON.stringify(path)});`,
-      resolveDir: dirname(path),
-      loader: "js",
-    }));
-    build.onLoad({ filter: /[\\/]node_modules[\\/]pkcs11js[\\/]index\.js$/ }, async ({ path }) => {
-      let contents = await readFile(path, "utf8");
-      for (const [from, to] of PKCS11JS_EDITS) {
-        if (contents.split(from).length !== 2) {
-          throw new Error(`${path} no longer has \`${from}\` once: review PKCS11JS_EDITS`);
-        }
-        contents = contents.replace(from, to);
-      }
-      return { contents, loader: "js" };
     });
   },
 };
@@ -237,7 +187,7 @@ await build({
   // The sources are ES modules; the one they read import.meta in gets the bundle's URL.
   define: { "import.meta.url": "__tsp11BundleUrl" },
   banner: { js: 'var __tsp11BundleUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [deferChildProcess, asn1TreeShaking, pkcs11jsExports, oneCommandEntries],
+  plugins: [deferChildProcess, asn1TreeShaking, oneCommandEntries],
 });
 // The cache is made by a Node.js of its own (a warm-up run, nothing of this build's state).
 const cache = spawnSync(process.execPath, ["scripts/code-cache.mjs", staging], {

@@ -1,7 +1,6 @@
 /**
- * EC public points: the raw point inside a CKA_EC_POINT, and whether a point lies on its curve.
- *
- * Whether an EC public point lies on its curve (SEC 1 section 3.2.2.1 partial validation):
+ * EC public points: the raw point inside a CKA_EC_POINT, and whether a point lies on its curve
+ * (SEC 1 section 3.2.2.1 partial validation):
  * coordinates below p and y² = x³ + ax + b (mod p). OpenSSL refuses such a point when it loads
  * the key, so a file holding one is not a key; checking here keeps the ASN.1 layer pure (no
  * node:crypto). The NIST curves have a = p - 3 and p ≡ 3 (mod 4), so a compressed point's y is

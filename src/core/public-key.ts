@@ -7,20 +7,16 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { bitLength, stripLeadingZeros } from "../asn1/bytes.js";
 import { curveFromEcParams } from "../asn1/curves.js";
 import { unwrapEcPoint } from "../asn1/ec-point.js";
+import type { PublicValues } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import type { Handle } from "../pkcs11/lib.js";
 import { CLASS_VALUES, keyTypeName } from "../pkcs11/names.js";
 import type { TokenSession } from "../pkcs11/session.js";
 import type { KeyWithId } from "./find-key.js";
 
-export interface PublicKeyMaterial {
-  keyType: "rsa" | "ec" | "ec-edwards" | "ec-montgomery";
-  modulus?: Buffer;
-  publicExponent?: Buffer;
-  ecParams?: Buffer;
-  /** CKA_EC_POINT as the module gives it (a DER OCTET STRING, or raw from some modules). */
-  ecPoint?: Buffer;
-  /** The public key object it was read from, when publicMaterialOf found one. */
+/** A key's public attributes (spki.ts's PublicValues), and the object they were read from. */
+export interface PublicKeyMaterial extends PublicValues {
+  /** The public key object, when publicMaterialOf found one. */
   object?: Handle;
 }
 

@@ -1,9 +1,11 @@
 /**
- * The only importer of pkcs11js. Its module.exports (`{ ...pkcs11, PKCS11 }`) is taken whole,
- * as the default import: Node's ESM loader cannot see its names. The build bundles it (so it
- * runs under the code cache) with that object made cheaply (scripts/build.mjs).
+ * The only place that loads pkcs11js: its native addon, whose object holds the CK* constants
+ * and the PKCS11 class, taken directly. pkcs11js's index.js adds a subclass that wraps each
+ * instance's seventy methods when one is made (1 ms and 120 KB of every start) and copies the
+ * addon's 656 constants into a new object (7.6 ms); tsp11 needs neither. Its types are used.
  */
-import pkcs11js from "pkcs11js";
+import { createRequire } from "node:module";
+import type * as Pkcs11jsModule from "pkcs11js";
 import type { Handle, KeyPair, Mechanism, Template } from "pkcs11js";
 
 export type {
@@ -17,7 +19,12 @@ export type {
   TokenInfo,
 } from "pkcs11js";
 
-type Pkcs11js = InstanceType<typeof pkcs11js.PKCS11>;
+/** Resolved as pkcs11js's own require would be (the bundle's place, else this file's). */
+const addon = createRequire(import.meta.url)(
+  "pkcs11js/build/Release/pkcs11.node",
+) as typeof Pkcs11jsModule;
+
+type Pkcs11js = InstanceType<typeof addon.PKCS11>;
 
 /** The calls tsp11 makes, typed as pkcs11js's own class has them. */
 export type Pkcs11 = Pick<
@@ -125,15 +132,11 @@ function settled<T>(resolve: (value: T) => void, reject: (error: Error) => void)
   };
 }
 
-const Addon = Object.getPrototypeOf(pkcs11js.PKCS11) as typeof pkcs11js.PKCS11;
-
 /**
- * The addon's own class: pkcs11js's subclass wraps each of its instance's seventy methods when
- * one is made (1 ms and 120 KB of every start). This one gives the calls that differ the
- * conventions of pkcs11js's types, once, on its prototype. Errors are the addon's own
- * (`CKR_NAME:code`, which ckr.ts reads).
+ * The addon's class with the conventions of pkcs11js's types for the calls that differ, given
+ * once, on its prototype. Errors are the addon's own (`CKR_NAME:code`, which ckr.ts reads).
  */
-class Module extends Addon {
+class Module extends addon.PKCS11 {
   #pool(): ThreadPoolCalls {
     return this as unknown as ThreadPoolCalls;
   }
@@ -173,7 +176,7 @@ class Module extends Addon {
 }
 
 type Call = (this: unknown, ...args: unknown[]) => unknown;
-const addonCalls = Addon.prototype as unknown as Record<string, Call>;
+const addonCalls = addon.PKCS11.prototype as unknown as Record<string, Call>;
 for (const [name, position] of Object.entries(OUTPUT_ARGUMENT)) {
   const call = addonCalls[name];
   if (!call) throw new Error(`pkcs11js has no ${name}`);
@@ -192,7 +195,7 @@ export function newPkcs11(): Pkcs11 {
 }
 
 /** CK* constants by name (CKA_ID, CKM_ECDSA, ...). */
-export const ck = pkcs11js;
+export const ck = addon;
 
 /** Values pkcs11js 2.1.7 has no (typed) constants for: PKCS#11 3.0 ones, and a slot flag. */
 export const ck3 = {
