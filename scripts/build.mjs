@@ -40,10 +40,16 @@ const deferChildProcess = {
  * package's index re-exports every schema it has, and the CommonJS builds bundle (and
  * evaluate, decorators and all, at every start of a command that parses DER) all of them.
  * Their files only define classes, so a file nothing imports is dead code. An index is read
- * as the names it exports, each from the file that defines it: a module initialized on first
- * use (all of the ASN.1 code is) initializes everything it re-exports with `export *`, which
- * cost an EC key's req or keygen asn1-rsa's OAEP and PSS defaults, serialized as they load.
+ * as the names it exports, each from the file that defines it, and each importer gets an
+ * index of its own: a module initialized on first use (all of the ASN.1 code is) initializes
+ * everything its index re-exports, and one index shared by all would initialize, for an EC
+ * key's req, asn1-rsa's PSS parameters (which serialize their defaults as they load) because
+ * a PSS signature elsewhere in the bundle imports them. src/asn1/ is pure (no I/O, nothing
+ * done at load that another file relies on), so an import of it whose names go unused is
+ * left out too.
  */
+const SRC = fileURLToPath(new URL("../src/", import.meta.url));
+const ASN1_SRC = join(SRC, "asn1/");
 const asn1TreeShaking = {
   name: "asn1-tree-shaking",
   setup(build) {
@@ -51,7 +57,8 @@ const asn1TreeShaking = {
       if (args.pluginData === asn1TreeShaking) return undefined;
       const peculiar =
         args.path.startsWith("@peculiar/") || args.importer.includes("/node_modules/@peculiar/");
-      if (!peculiar) return undefined;
+      const ours = args.path.startsWith(".") && args.importer.startsWith(SRC);
+      if (!peculiar && !ours) return undefined;
       const resolved = await build.resolve(args.path, {
         kind: args.kind,
         importer: args.importer,
@@ -59,14 +66,22 @@ const asn1TreeShaking = {
         pluginData: asn1TreeShaking,
       });
       if (resolved.errors.length > 0) return undefined;
+      if (!peculiar) {
+        return resolved.path.startsWith(ASN1_SRC) ? { ...resolved, sideEffects: false } : undefined;
+      }
       const index = /^@peculiar\/[^/]+$/.test(args.path);
+      // An index of its own per importer: initializing it initializes the files of the names
+      // that importer uses, not every file some importer of the package uses.
       return index
-        ? { path: resolved.path, namespace: "asn1-index", sideEffects: false }
+        ? { path: `${resolved.path}?${args.importer}`, namespace: "asn1-index", sideEffects: false }
         : { ...resolved, sideEffects: false };
     });
-    build.onLoad({ filter: /.*/, namespace: "asn1-index" }, async ({ path: index }) => {
+    const indexes = new Map();
+    build.onLoad({ filter: /.*/, namespace: "asn1-index" }, async ({ path }) => {
+      const index = path.slice(0, path.indexOf("?"));
+      if (!indexes.has(index)) indexes.set(index, exportsOfIndex(index));
       const byFile = new Map();
-      for (const [name, file] of await exportsOfIndex(index)) {
+      for (const [name, file] of await indexes.get(index)) {
         byFile.set(file, [...(byFile.get(file) ?? []), name]);
       }
       const lines = [...byFile].map(
@@ -127,6 +142,9 @@ const common = {
   outdir: staging,
   bundle: true,
   platform: "node",
+  // Named, not found per file: esbuild looks for it only beside the files it resolves itself,
+  // and the plugins below resolve some of ours (experimentalDecorators must hold for all).
+  tsconfig: "tsconfig.json",
   target: "node20",
   // Minified: start-up reads less (tsp11 -v maps stack traces back to the sources).
   minify: process.env.TSP11_BUILD_READABLE !== "1",

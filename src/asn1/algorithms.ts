@@ -5,10 +5,10 @@
  */
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
-import { DigestInfo, RsaSaPssParams } from "@peculiar/asn1-rsa";
+import { DigestInfo } from "@peculiar/asn1-rsa";
 import { TspError } from "../errors.js";
 import { toArrayBuffer } from "./bytes.js";
-import { parseBer } from "./der.js";
+import { readPssParameters } from "./rsa-pss.js";
 
 export type Hash = "sha256" | "sha384" | "sha512";
 
@@ -63,10 +63,9 @@ export const HASHES: Readonly<Record<Hash, HashInfo>> = {
 };
 
 export const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
-export const OID_MGF1 = "1.2.840.113549.1.1.8";
 export const OID_ED25519 = "1.3.101.112";
 
-/** Hash AlgorithmIdentifier with NULL parameters, as OpenSSL writes it in PSS params and DigestInfo. */
+/** Hash AlgorithmIdentifier with NULL parameters, as OpenSSL writes it in DigestInfo. */
 function hashAlgorithm(hash: Hash): AlgorithmIdentifier {
   return new AlgorithmIdentifier({ algorithm: HASHES[hash].oid, parameters: null });
 }
@@ -75,34 +74,26 @@ function hashAlgorithm(hash: Hash): AlgorithmIdentifier {
  * The AlgorithmIdentifier of a signature: PKCS#1 v1.5 with NULL parameters (RFC 4055 2.1),
  * PSS with explicit RSASSA-PSS-params (MGF1 over the same hash; trailerField is the default
  * and so left out, RFC 4055 3.1), ECDSA and Ed25519 with absent parameters (RFC 5758 3.2,
- * RFC 8410 3).
+ * RFC 8410 3). Async for PSS, whose parameter schema is loaded only then (rsa-pss.ts).
  */
-export function signatureAlgorithmIdentifier(scheme: SignatureScheme): AlgorithmIdentifier {
+export async function signatureAlgorithmIdentifier(
+  scheme: SignatureScheme,
+): Promise<AlgorithmIdentifier> {
   switch (scheme.kind) {
     case "rsa-pkcs1":
       return new AlgorithmIdentifier({ algorithm: HASHES[scheme.hash].rsaOid, parameters: null });
-    case "rsa-pss":
+    case "rsa-pss": {
+      const { pssParameters } = await import("./rsa-pss.js");
       return new AlgorithmIdentifier({
         algorithm: OID_RSASSA_PSS,
-        parameters: AsnConvert.serialize(pssParams(scheme.hash, scheme.saltLength)),
+        parameters: pssParameters(HASHES[scheme.hash].oid, scheme.saltLength),
       });
+    }
     case "ecdsa":
       return new AlgorithmIdentifier({ algorithm: HASHES[scheme.hash].ecdsaOid });
     case "ed25519":
       return new AlgorithmIdentifier({ algorithm: OID_ED25519 });
   }
-}
-
-function pssParams(hash: Hash, saltLength: number): RsaSaPssParams {
-  return new RsaSaPssParams({
-    hashAlgorithm: hashAlgorithm(hash),
-    maskGenAlgorithm: new AlgorithmIdentifier({
-      algorithm: OID_MGF1,
-      parameters: AsnConvert.serialize(hashAlgorithm(hash)),
-    }),
-    saltLength,
-    trailerField: 1,
-  });
 }
 
 /** The name OpenSSL prints for the scheme (`openssl req -text`, "Signature Algorithm"). */
@@ -140,9 +131,9 @@ export function signatureSchemeOf(identifier: AlgorithmIdentifier): SignatureSch
   const hashOf = (hashOid: string) =>
     (Object.keys(HASHES) as Hash[]).find((hash) => HASHES[hash].oid === hashOid);
   if (oid === OID_RSASSA_PSS && identifier.parameters) {
-    const params = parseBer(identifier.parameters, RsaSaPssParams, "not valid RSA-PSS parameters");
-    const hash = hashOf(params.hashAlgorithm.algorithm);
-    return hash ? { kind: "rsa-pss", hash, saltLength: params.saltLength } : undefined;
+    const { hashOid, saltLength } = readPssParameters(identifier.parameters);
+    const hash = hashOf(hashOid);
+    return hash ? { kind: "rsa-pss", hash, saltLength } : undefined;
   }
   for (const hash of Object.keys(HASHES) as Hash[]) {
     if (HASHES[hash].rsaOid === oid) return { kind: "rsa-pkcs1", hash };

@@ -250,7 +250,7 @@ export interface CertificateParams {
 
 /** DER X.509 v3 certificate signed by `sign`. */
 export async function buildCertificate(params: CertificateParams): Promise<Uint8Array> {
-  const signatureAlgorithm = signatureAlgorithmIdentifier(params.scheme);
+  const signatureAlgorithm = await signatureAlgorithmIdentifier(params.scheme);
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: unsignedToInteger(params.serial),

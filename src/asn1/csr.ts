@@ -35,8 +35,11 @@ export type { Signer };
 
 export interface CsrParams {
   subject: Name;
-  /** DER SubjectPublicKeyInfo of the token key. */
-  spki: Uint8Array;
+  /**
+   * SubjectPublicKeyInfo of the token key: DER (checked strictly), or the structure as
+   * spki.ts's publicKeyInfoOf made it.
+   */
+  spki: Uint8Array | SubjectPublicKeyInfo;
   sans?: GeneralName[];
   scheme: SignatureScheme;
   sign: Signer;
@@ -47,7 +50,10 @@ export async function buildCsr(params: CsrParams): Promise<Uint8Array> {
   const info = new CertificationRequestInfo({
     version: 0,
     subject: params.subject,
-    subjectPKInfo: parseDer(params.spki, SubjectPublicKeyInfo, "not a DER SubjectPublicKeyInfo"),
+    subjectPKInfo:
+      params.spki instanceof SubjectPublicKeyInfo
+        ? params.spki
+        : parseDer(params.spki, SubjectPublicKeyInfo, "not a DER SubjectPublicKeyInfo"),
     attributes: csrAttributes(params.sans),
   });
   const infoDer = new Uint8Array(AsnConvert.serialize(info));
@@ -55,7 +61,7 @@ export async function buildCsr(params: CsrParams): Promise<Uint8Array> {
   const csr = new CertificationRequest({
     // The serializer is deterministic: the request carries infoDer byte for byte.
     certificationRequestInfo: info,
-    signatureAlgorithm: signatureAlgorithmIdentifier(params.scheme),
+    signatureAlgorithm: await signatureAlgorithmIdentifier(params.scheme),
     signature: toArrayBuffer(signature),
   });
   return new Uint8Array(AsnConvert.serialize(csr));

@@ -97,6 +97,8 @@ function checkValue(raw: RawAva, stringType: DnStringType, twoLetters: boolean):
 
 /** DER orders SET OF members by their encodings (X.690 11.6); OpenSSL does the same. */
 function sortSetOf(avas: AttributeTypeAndValue[]): AttributeTypeAndValue[] {
+  // One member (most RDNs) is in order as it is: no encoding needed.
+  if (avas.length < 2) return avas;
   const encoded = avas.map((ava) => ({ ava, der: new Uint8Array(AsnConvert.serialize(ava)) }));
   encoded.sort((a, b) => compareBytes(a.der, b.der));
   return encoded.map((e) => e.ava);

@@ -49,22 +49,38 @@ export interface PublicValues {
   ecPoint?: Uint8Array;
 }
 
-/** The SPKI of a token key, from its public attributes. */
-export function spkiOf(values: PublicValues): Uint8Array {
+/**
+ * The SPKI of a token key, from its public attributes, as the structure: a request embeds it
+ * as it is, rather than parsing back its DER.
+ */
+export function publicKeyInfoOf(values: PublicValues): SubjectPublicKeyInfo {
   if (values.keyType === "rsa" && values.modulus && values.publicExponent) {
-    return rsaSpki(values.modulus, values.publicExponent);
+    return rsaPublicKeyInfo(values.modulus, values.publicExponent);
   }
-  if (values.ecParams && values.ecPoint) return ecSpki(values.ecParams, values.ecPoint);
+  if (values.ecParams && values.ecPoint) return ecPublicKeyInfo(values.ecParams, values.ecPoint);
   throw new TspError("failure", "read public key: the key's public attributes are incomplete");
+}
+
+/** The DER SPKI of a token key, from its public attributes. */
+export function spkiOf(values: PublicValues): Uint8Array {
+  return spkiDer(publicKeyInfoOf(values));
+}
+
+export function spkiDer(info: SubjectPublicKeyInfo): Uint8Array {
+  return new Uint8Array(AsnConvert.serialize(info));
 }
 
 /** SPKI of an RSA key from CKA_MODULUS and CKA_PUBLIC_EXPONENT (unsigned big-endian). */
 export function rsaSpki(modulus: Uint8Array, publicExponent: Uint8Array): Uint8Array {
+  return spkiDer(rsaPublicKeyInfo(modulus, publicExponent));
+}
+
+function rsaPublicKeyInfo(modulus: Uint8Array, publicExponent: Uint8Array): SubjectPublicKeyInfo {
   const key = new RSAPublicKey({
     modulus: unsignedToInteger(modulus),
     publicExponent: unsignedToInteger(publicExponent),
   });
-  return serializeSpki(
+  return publicKeyInfo(
     new AlgorithmIdentifier({ algorithm: OID_RSA, parameters: null }),
     new Uint8Array(AsnConvert.serialize(key)),
   );
@@ -72,9 +88,8 @@ export function rsaSpki(modulus: Uint8Array, publicExponent: Uint8Array): Uint8A
 
 /** SPKI around a PKCS#1 RSAPublicKey's DER ("RSA PUBLIC KEY" PEM), its bytes kept as they are. */
 export function rsaSpkiOfPkcs1(rsaPublicKey: Uint8Array): Uint8Array {
-  return serializeSpki(
-    new AlgorithmIdentifier({ algorithm: OID_RSA, parameters: null }),
-    rsaPublicKey,
+  return spkiDer(
+    publicKeyInfo(new AlgorithmIdentifier({ algorithm: OID_RSA, parameters: null }), rsaPublicKey),
   );
 }
 
@@ -83,15 +98,19 @@ export function rsaSpkiOfPkcs1(rsaPublicKey: Uint8Array): Uint8Array {
  * recognised by either params encoding (OID 1.3.101.112 or PrintableString "edwards25519").
  */
 export function ecSpki(ecParams: Uint8Array, ecPoint: Uint8Array): Uint8Array {
+  return spkiDer(ecPublicKeyInfo(ecParams, ecPoint));
+}
+
+function ecPublicKeyInfo(ecParams: Uint8Array, ecPoint: Uint8Array): SubjectPublicKeyInfo {
   const curve = curveFromEcParams(ecParams);
   const point = unwrapEcPoint(ecPoint, curve);
   // Edwards and Montgomery keys (RFC 8410): the raw key, no parameters.
   if (curve && curve.keyType !== "ec") {
-    return serializeSpki(new AlgorithmIdentifier({ algorithm: curve.oid }), point);
+    return publicKeyInfo(new AlgorithmIdentifier({ algorithm: curve.oid }), point);
   }
   // Unknown curves keep the module's own params: they are still a valid ECParameters.
   const params = curve ? fromHex(curve.ecParamsHex) : ecParams;
-  return serializeSpki(
+  return publicKeyInfo(
     new AlgorithmIdentifier({ algorithm: OID_EC_PUBLIC_KEY, parameters: toArrayBuffer(params) }),
     point,
   );
@@ -102,9 +121,8 @@ export function wrapEcPoint(point: Uint8Array): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(new OctetString(toArrayBuffer(point))));
 }
 
-function serializeSpki(algorithm: AlgorithmIdentifier, key: Uint8Array): Uint8Array {
-  const spki = new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: toArrayBuffer(key) });
-  return new Uint8Array(AsnConvert.serialize(spki));
+function publicKeyInfo(algorithm: AlgorithmIdentifier, key: Uint8Array): SubjectPublicKeyInfo {
+  return new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: toArrayBuffer(key) });
 }
 
 /**

@@ -73,7 +73,7 @@ export async function runReq(
   const signer = tokenSigner(scope.session, key, prepared, hooks);
   const der = await buildCsr({
     subject: prepared.subject,
-    spki: signer.spki,
+    spki: signer.publicKeyInfo,
     sans: prepared.sans,
     scheme: signer.scheme,
     sign: signer.sign,

@@ -6,10 +6,11 @@
  * that does not belong to the private key (same CKA_ID, another key) never yields a request
  * or certificate that would not verify.
  */
+import type { SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
 import type { Hash, SignatureScheme, Signer } from "../asn1/algorithms.js";
 import { HASHES } from "../asn1/algorithms.js";
 import { ecdsaRawToDer } from "../asn1/ecdsa.js";
-import { spkiOf } from "../asn1/spki.js";
+import { publicKeyInfoOf, spkiDer } from "../asn1/spki.js";
 import { TspError } from "../errors.js";
 import { signOnce, verifyOnce } from "../pkcs11/crypto.js";
 import type { Handle, Mechanism } from "../pkcs11/lib.js";
@@ -34,6 +35,8 @@ export interface TokenSigner {
   scheme: SignatureScheme;
   /** DER SubjectPublicKeyInfo of the signing key. */
   spki: Uint8Array;
+  /** The same, as the structure (what a request embeds). */
+  publicKeyInfo: SubjectPublicKeyInfo;
   /** Signs DER to-be-signed bytes; the result is in the scheme's encoding (ECDSA as DER). */
   sign: Signer;
 }
@@ -167,7 +170,8 @@ export function tokenSigner(
   hooks: SignerHooks,
 ): TokenSigner {
   const material = publicMaterialOf(session, key.handle, key.id, key.publicKeys);
-  const spki = spkiOf(material);
+  const publicKeyInfo = publicKeyInfoOf(material);
+  const spki = spkiDer(publicKeyInfo);
   const choice = signingChoice(key, wish, hooks);
   const plan = planSignature(session, key, {
     mechanism: choice.mechanism,
@@ -178,6 +182,7 @@ export function tokenSigner(
   return {
     scheme: choice.scheme,
     spki,
+    publicKeyInfo,
     sign: async (tbs) => {
       // The token's input (a host digest, where it hashes on the host) made once, for both calls.
       const input = tokenInput(plan, tbs);

@@ -10,8 +10,8 @@ import {
 import { toHex } from "../../../src/asn1/bytes.js";
 import { TspError } from "../../../src/errors.js";
 
-const algHex = (scheme: SignatureScheme): string =>
-  toHex(new Uint8Array(AsnConvert.serialize(signatureAlgorithmIdentifier(scheme))));
+const algHex = async (scheme: SignatureScheme): Promise<string> =>
+  toHex(new Uint8Array(AsnConvert.serialize(await signatureAlgorithmIdentifier(scheme))));
 
 describe("signatureAlgorithmIdentifier", () => {
   const CASES: [SignatureScheme, string, string][] = [
@@ -52,8 +52,8 @@ describe("signatureAlgorithmIdentifier", () => {
     [{ kind: "ed25519" }, "300506032b6570", "ED25519"],
   ];
 
-  it.each(CASES)("%j", (scheme, hex, name) => {
-    expect(algHex(scheme)).toBe(hex);
+  it.each(CASES)("%j", async (scheme, hex, name) => {
+    expect(await algHex(scheme)).toBe(hex);
     expect(signatureAlgorithmName(scheme)).toBe(name);
   });
 });
