@@ -4,7 +4,9 @@
  * instance's seventy methods when one is made (1 ms and 120 KB of every start) and copies the
  * addon's 656 constants into a new object (7.6 ms); tsp11 needs neither. Its types are used.
  */
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import type * as Pkcs11jsModule from "pkcs11js";
 import type { Handle, KeyPair, Mechanism, Template } from "pkcs11js";
 
@@ -19,10 +21,33 @@ export type {
   TokenInfo,
 } from "pkcs11js";
 
-/** Resolved as pkcs11js's own require would be (the bundle's place, else this file's). */
-const addon = createRequire(import.meta.url)(
-  "pkcs11js/build/Release/pkcs11.node",
-) as typeof Pkcs11jsModule;
+const ADDON = "pkcs11js/build/Release/pkcs11.node";
+
+/**
+ * The addon's file, where Node's lookup from this file (the bundle's place, else the
+ * source's) finds it first: the node_modules of this directory or of the one or two above
+ * (in a clone or an npm install, the package's own, above dist/, dist/commands/ or
+ * src/pkcs11/); else by that lookup itself (NODE_PATH, a hoisted install).
+ */
+function addonFile(): string {
+  for (const up of ["./", "../", "../../"]) {
+    const file = fileURLToPath(new URL(`${up}node_modules/${ADDON}`, import.meta.url));
+    if (existsSync(file)) return file;
+  }
+  return createRequire(import.meta.url).resolve(ADDON);
+}
+
+/**
+ * Loaded as require() loads a .node file, by process.dlopen, without require()'s package
+ * lookups and module bookkeeping: 1 ms of every start.
+ */
+function loadAddon(): typeof Pkcs11jsModule {
+  const module = { exports: {} as typeof Pkcs11jsModule };
+  process.dlopen(module, addonFile());
+  return module.exports;
+}
+
+const addon = loadAddon();
 
 type Pkcs11js = InstanceType<typeof addon.PKCS11>;
 

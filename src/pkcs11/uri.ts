@@ -253,12 +253,13 @@ function encodeText(value: string): string {
   return out;
 }
 
-/** %00 ... %ff: a listing encodes an id per object. */
-const PERCENT_BYTES = Array.from({ length: 256 }, (_, b) => `%${b.toString(16).padStart(2, "0")}`);
+/** %00 ... %ff, made on first use: a listing encodes an id per object, most starts none. */
+let percentBytes: string[] | undefined;
 
 function encodeBytes(bytes: Uint8Array): string {
+  percentBytes ??= Array.from({ length: 256 }, (_, b) => `%${b.toString(16).padStart(2, "0")}`);
   let out = "";
-  for (const byte of bytes) out += PERCENT_BYTES[byte] ?? "";
+  for (const byte of bytes) out += percentBytes[byte] ?? "";
   return out;
 }
 

@@ -7,6 +7,7 @@
  * for another V8.
  */
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { SourceMap, type SourceMapPayload } from "node:module";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWN_BUNDLE_COMMANDS as OWN_BUNDLES } from "../../src/commands/names.js";
@@ -270,27 +271,89 @@ describe.skipIf(!softhsmAvailable())("start-up", () => {
     );
   });
 
-  it("loads pkcs11js's addon alone, not its index.js", async () => {
+  it("declares asn1-rsa's PSS parameter schema only for a PSS signature", async () => {
+    // The module serializes its SHA-1 defaults as it loads (130 KB of young heap: a second
+    // scavenge for an EC key's req). Every schema class is declared through tslib's
+    // __decorate, which looks up Reflect.decorate: a preload keeps the stack of each lookup,
+    // and the bundle's source map names the schema file declaring.
+    const stacks = token.path("decorate-stacks.txt");
+    const preload = token.path("report-decorate.cjs");
+    await writeFile(
+      preload,
+      `const { appendFileSync } = require("node:fs");
+Error.stackTraceLimit = 4;
+Object.defineProperty(Reflect, "decorate", { configurable: true, get() {
+  appendFileSync(${JSON.stringify(stacks)}, new Error().stack + "\\n");
+  return undefined;
+} });`,
+    );
+    const map = new SourceMap(
+      JSON.parse(await readFile(join(DIST, "commands", "req.cjs.map"), "utf8")) as SourceMapPayload,
+    );
+    const declaring = async (...argv: string[]): Promise<string[]> => {
+      await rm(stacks, { force: true });
+      const result = await runCommand(
+        BIN,
+        ["req", ...argv, "-d", "/CN=pss", "-o", token.path("pss.csr")],
+        {
+          env: { ...token.env, TSP11_PIN: PIN, NODE_OPTIONS: `--require ${preload}` },
+        },
+      );
+      expect(result.code, result.stderr).toBe(0);
+      const files = new Set<string>();
+      for (const [, line, column] of (await readFile(stacks, "utf8")).matchAll(
+        /commands\/req\.cjs:(\d+):(\d+)/g,
+      )) {
+        const entry = map.findEntry(Number(line) - 1, Number(column) - 1);
+        if ("originalSource" in entry)
+          files.add(entry.originalSource.replace(/.*node_modules\//, ""));
+      }
+      return [...files];
+    };
+    const pssSchema = (files: string[]) =>
+      files.filter((file) => file.includes("asn1-rsa/build/es2015/parameters/"));
+    const ec = await declaring("-i", "k");
+    expect(ec.some((file) => file.includes("asn1-x509/"))).toBe(true);
+    expect(pssSchema(ec)).toEqual([]);
+    await token.tsp11(["keygen", "--key-type", "rsa:2048", "--label", "pss", "--pin", PIN]);
+    expect(pssSchema(await declaring("-i", "pss", "--pss"))).toContain(
+      "@peculiar/asn1-rsa/build/es2015/parameters/rsassa_pss.js",
+    );
+  });
+
+  it("loads pkcs11js's addon alone, not its index.js, and without require()", async () => {
     // pkcs11js's index.js copies the addon's 656 constants into a new object (7.6 ms a start)
-    // and wraps each instance's methods: src/pkcs11/lib.ts loads the addon itself.
+    // and wraps each instance's methods; require() of the addon's package path costs a start
+    // its package lookups: src/pkcs11/lib.ts finds the file and opens it with process.dlopen.
     const preload = token.path("report-pkcs11js.cjs");
     await writeFile(
       preload,
       `const Module = require("node:module"); const load = Module._load;
 Module._load = function (request, ...rest) {
-  if (request.includes("pkcs11js")) process.emitWarning("loads " + request);
+  if (request.includes("pkcs11js")) process.emitWarning("requires " + request);
   return load.call(this, request, ...rest);
+};
+const dlopen = process.dlopen;
+process.dlopen = function (module, file, ...rest) {
+  process.emitWarning("dlopens " + file);
+  return dlopen.call(this, module, file, ...rest);
 };`,
     );
+    const addon = join(process.cwd(), "node_modules/pkcs11js/build/Release/pkcs11.node");
     for (const argv of [["list-slots"], ["list-mechanisms", "--json"]]) {
       const result = await runCommand(BIN, argv, {
         env: { ...token.env, NODE_OPTIONS: `--require ${preload}` },
       });
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stderr.match(/loads \S+/g)).toEqual([
-        "loads pkcs11js/build/Release/pkcs11.node",
-      ]);
+      expect(result.stderr.match(/(requires|dlopens) \S+/g)).toEqual([`dlopens ${addon}`]);
     }
+    // A copy with no node_modules beside it finds the addon as require() would (NODE_PATH).
+    const bin = await copyOfDist(() => Promise.resolve());
+    const result = await runCommand(bin, ["list-slots"], {
+      env: env({ NODE_OPTIONS: `--require ${preload}` }),
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr.match(/(requires|dlopens) \S+/g)).toEqual([`dlopens ${addon}`]);
   });
 
   it("reads a regular input file at once, without the I/O threads (a device through them)", async () => {
