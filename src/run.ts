@@ -45,7 +45,31 @@ function interrupted(): never {
   process.exit(130);
 }
 
+/**
+ * Ends the process once the command is done, when nothing is left that would keep it
+ * running (no write, read, timer or server pending): Node's own end would first run what V8
+ * queued for an idle moment (after a request, a scavenge of the young heap, 2 to 3 ms) and
+ * free the heap, neither of which an ending process needs. Anything pending (batch's streams,
+ * a write a full pipe holds) gets Node's own end.
+ */
+function endIfIdle(): void {
+  if (process.getActiveResourcesInfo().length === 0) process.exit();
+}
+
 export async function run(
+  argv: string[],
+  programFor: ProgramFor,
+  start?: StartMode,
+): Promise<void> {
+  await runCommand(argv, programFor, start);
+  // What Node put off to the next tick (a warning's printing) is done first.
+  await new Promise<void>((resolve) => {
+    process.nextTick(resolve);
+  });
+  endIfIdle();
+}
+
+async function runCommand(
   argv: string[],
   programFor: ProgramFor,
   start?: StartMode,

@@ -356,6 +356,40 @@ process.dlopen = function (module, file, ...rest) {
     expect(result.stderr.match(/(requires|dlopens) \S+/g)).toEqual([`dlopens ${addon}`]);
   });
 
+  it("ends once the command is done, keeping its exit code; later when a stream is open", async () => {
+    // Node's own end first runs what V8 queued for an idle moment (a scavenge after a
+    // request). process.exit() goes through process.reallyExit, which Node's own end never
+    // calls: a preload reports it.
+    const preload = token.path("report-exit.cjs");
+    await writeFile(
+      preload,
+      `const reallyExit = process.reallyExit;
+process.reallyExit = function (code) {
+  require("node:fs").writeSync(2, "ended at once " + code + "\\n");
+  return reallyExit.call(this, code);
+};`,
+    );
+    const env = { ...token.env, NODE_OPTIONS: `--require ${preload}` };
+    const req = await runCommand(
+      BIN,
+      ["req", "-i", "k", "-d", "/CN=ends", "-o", token.path("ends.csr"), "--pin", PIN],
+      { env },
+    );
+    expect(req.code, req.stderr).toBe(0);
+    expect(req.stderr).toBe("ended at once 0\n");
+    const wrongPin = await runCommand(BIN, ["list-objects", "--pin", "0000"], { env });
+    expect(wrongPin.code).toBe(4);
+    expect(wrongPin.stderr).toMatch(/CKR_PIN_INCORRECT\)\nended at once 4\n$/);
+    // batch reads and writes through Node's streams: Node ends it, after the last line.
+    const batch = await runCommand(BIN, ["batch", "--pin", PIN], {
+      env,
+      input: '{"op":"list-slots"}\n{"op":"list-slots"}\n',
+    });
+    expect(batch.code, batch.stderr).toBe(0);
+    expect(batch.stdout.trim().split("\n")).toHaveLength(2);
+    expect(batch.stderr).not.toContain("ended at once");
+  });
+
   it("reads a regular input file at once, without the I/O threads (a device through them)", async () => {
     // The I/O threads start on first use, which costs a start about 3 ms.
     const preload = token.path("report-read.cjs");
