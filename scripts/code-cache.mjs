@@ -59,7 +59,14 @@ const bundleOf = (command, directory) =>
 async function cacheAfter(argv, command) {
   const bundle = bundleOf(command, staging);
   const { script, exports } = compileBundle(undefined, bundle, bundleOf(command, dist));
-  await exports.main(argv, "compiled");
+  // A run ends its process once its command is done (src/run.ts): here the cache comes after.
+  const exit = process.exit;
+  process.exit = () => undefined;
+  try {
+    await exports.main(argv, "compiled");
+  } finally {
+    process.exit = exit;
+  }
   if (process.exitCode) throw new Error(`tsp11 ${argv.join(" ")} failed`);
   writeFileSync(`${bundle}.cache`, script.createCachedData());
 }
@@ -152,7 +159,8 @@ function takenAtStart(command) {
   const check = `
     const { readFileSync } = require("node:fs");
     const { Script } = require("node:vm");
-    const source = require("node:module").wrap(readFileSync(${JSON.stringify(bundle)}, "utf8"));
+    const { wrapBundle } = require(${JSON.stringify(join(staging, "launch.cjs"))});
+    const source = wrapBundle(readFileSync(${JSON.stringify(bundle)}, "utf8"));
     const cachedData = readFileSync(${JSON.stringify(`${bundle}.cache`)});
     const script = new Script(source, { filename: ${JSON.stringify(bundleOf(command, dist))}, cachedData });
     process.exit(script.cachedDataRejected ? 1 : 0);`;

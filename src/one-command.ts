@@ -6,7 +6,6 @@
  * in `-t keygen list-slots`), the whole program runs them instead.
  */
 import type { Command } from "commander";
-import { createRequire } from "node:module";
 import { COMMAND_NAMES } from "./commands/names.js";
 import type { StartMode } from "./launch.js";
 import { addCommand, commandNamed, globalOptions, rootProgram } from "./program.js";
@@ -16,6 +15,7 @@ type Main = (argv: string[], start?: StartMode) => Promise<void>;
 
 /** The whole program, beside this bundle in dist/ (Node's loader: a rare path). */
 function wholeProgram(): { main: Main } {
+  const { createRequire } = process.getBuiltinModule("node:module");
   return createRequire(import.meta.url)("../tsp11.cjs") as { main: Main };
 }
 

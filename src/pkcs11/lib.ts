@@ -5,7 +5,6 @@
  * addon's 656 constants into a new object (7.6 ms); tsp11 needs neither. Its types are used.
  */
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type * as Pkcs11jsModule from "pkcs11js";
 import type { Handle, KeyPair, Mechanism, Template } from "pkcs11js";
@@ -34,7 +33,10 @@ function addonFile(): string {
     const file = fileURLToPath(new URL(`${up}node_modules/${ADDON}`, import.meta.url));
     if (existsSync(file)) return file;
   }
-  return createRequire(import.meta.url).resolve(ADDON);
+  return process
+    .getBuiltinModule("node:module")
+    .createRequire(import.meta.url)
+    .resolve(ADDON);
 }
 
 /**
