@@ -1,12 +1,13 @@
 /**
  * Standard output and standard error, written without Node's stream objects until one is
  * needed. Making process.stdout loads net and stream: 4 to 5 ms for a pipe and 2.5 for a file,
- * on this project's machine more than a short command's own work. So a pipe, socket or file
- * (never a terminal) is written with write(2) as tsp11 goes; a terminal or another device
- * (/dev/null, /dev/full) goes through Node's stream, and so does everything once the stream
+ * on this project's machine more than a short command's own work. So a pipe, socket, file or
+ * memory device (/dev/null, /dev/full; never a terminal) is written with write(2) as tsp11
+ * goes; another device goes through Node's stream, and so does everything once the stream
  * exists (a prompt, batch, a write that would block on a non-blocking pipe), so bytes never
  * change order.
  */
+import type { Stats } from "node:fs";
 import { fstatSync, writeSync } from "node:fs";
 import { writeError } from "../errno.js";
 
@@ -84,11 +85,11 @@ export class StdioWriter implements Writer {
     return this.#stream;
   }
 
-  /** Whether writes go straight to the descriptor: anything but a character device. */
+  /** Whether writes go straight to the descriptor: anything that cannot be a terminal. */
   #isDirect(): boolean {
     if (this.#direct === undefined) {
       try {
-        this.#direct = !fstatSync(this.#fd).isCharacterDevice();
+        this.#direct = neverATerminal(fstatSync(this.#fd));
       } catch {
         // A closed descriptor: Node's stream knows what to do with it.
         this.#direct = false;
@@ -96,6 +97,16 @@ export class StdioWriter implements Writer {
     }
     return this.#direct;
   }
+}
+
+/**
+ * Not a character device, or one of Linux's memory devices (major 1: /dev/null, /dev/zero,
+ * /dev/full), which Node's stream would write with write(2) too: it makes a file stream for
+ * a device that is not a terminal. Which other devices are terminals only node:tty knows.
+ */
+function neverATerminal(stat: Stats): boolean {
+  if (!stat.isCharacterDevice()) return true;
+  return process.platform === "linux" && stat.rdev >= 0x100 && stat.rdev <= 0x1ff;
 }
 
 function copyOf(data: string | Uint8Array): string | Buffer {

@@ -229,7 +229,7 @@ describe.skipIf(!available)("files", () => {
 
     it("a stderr that cannot be written (full, reader gone) keeps the run's exit code", async () => {
       const gone = readerGone("closed-stderr.fifo");
-      // /dev/full goes through Node's stream, the FIFO is written directly: both drop the line.
+      // Both are written directly (write(2)); both drop the line.
       for (const fd of [full(), gone]) {
         const child = spawnTsp11(
           token,

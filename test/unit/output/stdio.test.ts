@@ -1,7 +1,7 @@
 /**
- * Standard output without Node's stream (src/output/stdio.ts): files and pipes are written
- * straight to the descriptor, devices through the stream, and a full non-blocking pipe hands
- * the rest, and all that follows, to the stream, in order.
+ * Standard output without Node's stream (src/output/stdio.ts): files, pipes and memory devices
+ * are written straight to the descriptor, other devices through the stream, and a full
+ * non-blocking pipe hands the rest, and all that follows, to the stream, in order.
  */
 import { execFileSync } from "node:child_process";
 import {
@@ -76,9 +76,14 @@ describe("StdioWriter", () => {
     expect(stream.made()).toBe(0);
   });
 
-  it("writes a character device (a terminal, /dev/null) through the stream", () => {
+  it("writes a character device that may be a terminal through the stream", () => {
     const stream = fakeStream();
-    const writer = new StdioWriter(open("/dev/null", constants.O_WRONLY), "stdout", stream.make);
+    // A pseudo-terminal's master: a device, and not one of the memory devices.
+    const writer = new StdioWriter(
+      open("/dev/ptmx", constants.O_RDWR | constants.O_NOCTTY),
+      "stdout",
+      stream.make,
+    );
     expect(writer.isTTY).toBe(true);
     expect(writer.columns).toBe(99);
     writer.write("to the stream");
@@ -88,6 +93,22 @@ describe("StdioWriter", () => {
     writer.write(reused);
     reused.fill(0x78);
     expect(stream.text()).toBe("to the stream kept");
+  });
+
+  it("writes /dev/null and /dev/full straight to the descriptor (memory devices)", () => {
+    const stream = fakeStream();
+    const nothing = new StdioWriter(open("/dev/null", constants.O_WRONLY), "stdout", stream.make);
+    expect(nothing.isTTY).toBe(false);
+    nothing.write("gone");
+    const full = new StdioWriter(open("/dev/full", constants.O_WRONLY), "stdout", stream.make);
+    expect(() => full.write("x")).toThrow("write stdout: no space left on device");
+    const fullStderr = new StdioWriter(
+      open("/dev/full", constants.O_WRONLY),
+      "stderr",
+      stream.make,
+    );
+    expect(fullStderr.write("dropped")).toBe(false);
+    expect(stream.made()).toBe(0);
   });
 
   it("hands a full non-blocking pipe's rest, and every later write, to the stream", () => {
