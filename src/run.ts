@@ -53,7 +53,9 @@ function interrupted(): never {
  * a write a full pipe holds) gets Node's own end.
  */
 function endIfIdle(): void {
-  if (process.getActiveResourcesInfo().length === 0) process.exit();
+  // Experimental in Node's documentation (since 17.3): without it, Node's own end.
+  const { getActiveResourcesInfo } = process as { getActiveResourcesInfo?: () => string[] };
+  if (getActiveResourcesInfo?.().length === 0) process.exit();
 }
 
 export async function run(
