@@ -9,7 +9,7 @@ import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
 import { RsaSaPssParams } from "@peculiar/asn1-rsa";
 import { parseBer } from "./der.js";
 
-export const OID_MGF1 = "1.2.840.113549.1.1.8";
+const OID_MGF1 = "1.2.840.113549.1.1.8";
 
 /** Hash AlgorithmIdentifier with NULL parameters, as OpenSSL writes it in PSS params. */
 function hashAlgorithm(hashOid: string): AlgorithmIdentifier {

@@ -66,6 +66,7 @@ export function spkiOf(values: PublicValues): Uint8Array {
   return spkiDer(publicKeyInfoOf(values));
 }
 
+/** DER of an SPKI structure. */
 export function spkiDer(info: SubjectPublicKeyInfo): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(info));
 }
